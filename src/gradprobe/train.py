@@ -1,0 +1,460 @@
+"""Mini-batch stochastic gradient descent as network2 does it, for S seeds at once.
+
+Every epoch each seed reshuffles the n training examples with its own generator and takes
+⌈n/m⌉ steps on mini-batches of m examples (the last may be smaller). One step is
+
+    v ← μ·v − η·(g + r(w)),   w ← w + v      with g = (1/m) Σₓ ∂Cₓ/∂w   (by BP1–BP4)
+
+where r(w) = (λ/n)·w for L2 and (λ/n)·sgn(w) for L1, biases unregularised. With μ = 0 this is
+network2's update w ← (1 − ηλ/n)·w − η·g. Gradients can be clipped to a maximum norm per seed
+(over all of that seed's parameters) before the update.
+
+The step is the BP equations written out with batched matrix products over seeds, in place,
+with no autograd: S seeds cost little more than one until the arithmetic dominates. The trainer
+knows nothing of probes; it calls `Callback` hooks, and a probe can be one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .activations import LEAKY_SLOPE
+from .errors import ConfigError, DataError, NonFiniteError
+from .io import load_tensors, save_tensors
+from .nets import Network
+
+# Rows of the gathered, per-seed shuffled data kept at once (bounds memory for many seeds).
+_GATHER_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of SGD, with network2's names (η = eta, λ = lmbda, m = batch_size)."""
+
+    epochs: int = 30
+    batch_size: int = 10
+    eta: float = 0.1
+    lmbda: float = 0.0
+    regularization: str = "l2"  # "l2" or "l1"
+    momentum: float = 0.0
+    clip_norm: float | None = None
+
+    def __post_init__(self) -> None:
+        def bad(msg: str) -> ConfigError:
+            return ConfigError(msg)
+
+        if not _is_int(self.epochs) or self.epochs < 1:
+            raise bad(f"epochs must be a positive integer, got {self.epochs!r}")
+        if not _is_int(self.batch_size) or self.batch_size < 1:
+            raise bad(f"batch size must be a positive integer, got {self.batch_size!r}")
+        if not math.isfinite(self.eta) or self.eta <= 0:
+            raise bad(f"learning rate eta must be a positive number, got {self.eta!r}")
+        if not math.isfinite(self.lmbda) or self.lmbda < 0:
+            raise bad(f"regularisation lmbda must be ≥ 0, got {self.lmbda!r}")
+        if self.regularization not in ("l2", "l1"):
+            raise bad(f"regularization must be 'l2' or 'l1', got {self.regularization!r}")
+        if not math.isfinite(self.momentum) or not 0 <= self.momentum < 1:
+            raise bad(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if self.clip_norm is not None and (
+            not math.isfinite(self.clip_norm) or self.clip_norm <= 0
+        ):
+            raise bad(f"clip norm must be a positive number, got {self.clip_norm!r}")
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+@dataclass
+class TrainState:
+    """What callbacks see. ``epoch`` counts completed epochs, ``step`` completed mini-batches.
+
+    ``accuracy`` holds one [S] list per completed epoch (empty without evaluation data);
+    ``grads`` are the last step's mean gradients [wˡ…, bˡ…] (valid inside ``on_batch_end``).
+    A callback may set ``stop`` to end training after the current epoch.
+    """
+
+    net: Network
+    config: TrainConfig
+    n: int
+    epoch: int = 0
+    step: int = 0
+    accuracy: list[list[float]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    grads: list[torch.Tensor] = field(default_factory=list)
+    stop: bool = False
+
+
+class Callback:
+    """Base class: override any of these; the trainer calls only the ones you override."""
+
+    def on_train_begin(self, state: TrainState) -> None: ...
+    def on_epoch_begin(self, state: TrainState) -> None: ...
+    def on_batch_end(self, state: TrainState) -> None: ...
+    def on_epoch_end(self, state: TrainState) -> None: ...
+    def on_train_end(self, state: TrainState) -> None: ...
+
+
+class _Labelled(Protocol):
+    images: torch.Tensor
+    labels: torch.Tensor
+
+
+Data = _Labelled | tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class TrainResult:
+    """accuracy: [S, E] fraction correct on the evaluation data after each epoch (E = 0 without
+    it); seconds_per_epoch: [E] training time only, evaluation excluded."""
+
+    accuracy: torch.Tensor
+    seconds_per_epoch: list[float]
+    epochs: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs,
+            "accuracy": self.accuracy.tolist(),
+            "seconds_per_epoch": self.seconds_per_epoch,
+        }
+
+
+def _xy(data: Data, n_out: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x [n, n_0], integer labels [n]) from a Split-like object or a tuple."""
+    x, y = (data.images, data.labels) if hasattr(data, "images") else data  # type: ignore[misc]
+    if y.dim() == 2:
+        y = y.argmax(-1)
+    if x.shape[0] != y.shape[0]:
+        raise DataError(f"{x.shape[0]} inputs but {y.shape[0]} labels")
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_out):
+        raise DataError(f"labels must lie in 0 … {n_out - 1} for {n_out} output neurons")
+    return x.to(dtype), y.long()
+
+
+def _inplace_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    return {
+        "sigmoid": torch.sigmoid_,
+        "tanh": torch.tanh_,
+        "relu": torch.relu_,
+        "leaky-relu": lambda z: F.leaky_relu_(z, LEAKY_SLOPE),
+        "linear": lambda z: z,
+    }[name]
+
+
+def _shuffle_generators(net: Network) -> list[torch.Generator]:
+    # Independent of the initialisation stream, derived from the same seed.
+    return [
+        torch.Generator().manual_seed(int(np.random.SeedSequence([s, 1]).generate_state(1)[0]))
+        for s in net.seed_values
+    ]
+
+
+class Trainer:
+    """SGD for a `Network` with S seeds. ``Trainer(net, config).fit(training, evaluation)``."""
+
+    def __init__(
+        self,
+        net: Network,
+        config: TrainConfig,
+        *,
+        callbacks: Sequence[Callback] = (),
+        progress: bool = False,
+        checkpoint: str | Path | None = None,
+    ):
+        self.net = net
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.progress = progress
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.generators = _shuffle_generators(net)
+        p = [*net.weights, *net.biases]
+        self._params = [t.data for t in p]
+        self._velocity = [torch.zeros_like(t) for t in self._params] if config.momentum else []
+
+    # -- callbacks ---------------------------------------------------------------------------
+    def _hooks(self, name: str) -> list[Callable[[TrainState], None]]:
+        return [
+            getattr(cb, name)
+            for cb in self.callbacks
+            if getattr(type(cb), name, None) is not getattr(Callback, name)
+        ]
+
+    # -- the step ----------------------------------------------------------------------------
+    def _run_epoch(
+        self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
+    ) -> None:
+        net, cfg = self.net, self.config
+        S, n, m, L = net.n_seeds, x.shape[0], cfg.batch_size, len(net.layers)
+        W = self._params[:L]
+        B = self._params[L:]
+        WT = [w.transpose(1, 2) for w in W]  # views: stay current under in-place updates
+        Bu = [b.unsqueeze(1) for b in B]
+        GW = [torch.empty_like(w) for w in W]
+        GB = [torch.empty_like(b) for b in B]
+        grads = GW + GB
+        hidden = _inplace_activation(net.config.activation)
+        prime = net.act.prime_from_output
+        cost = net.cost
+        on_batch = self._hooks("on_batch_end")
+        decay_w = cfg.eta * cfg.lmbda / state.n
+        perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators])
+        row_bytes = S * (x.shape[1] + y1h.shape[1]) * x.element_size()
+        chunk = max(m, (_GATHER_BYTES // max(row_bytes, 1)) // m * m)
+        tick_every = max(1, math.ceil(n / m) // 100)
+        for c0 in range(0, n, chunk):
+            idx = perms[:, c0 : c0 + chunk]
+            xc, yc = x[idx], y1h[idx]  # [S, c, n_0], [S, c, n_L]
+            for i in range(0, idx.shape[1], m):
+                xb, yb = xc[:, i : i + m], yc[:, i : i + m]
+                mb = xb.shape[1]
+                # Forward: aˡ = σ(wˡ aˡ⁻¹ + bˡ), keeping every aˡ for BP2 and BP4.
+                acts = [xb]
+                a = xb
+                for l in range(L - 1):
+                    a = hidden(torch.baddbmm(Bu[l], a, WT[l]))
+                    acts.append(a)
+                a = cost.output_fn(torch.baddbmm(Bu[-1], a, WT[-1]))
+                # Backward: BP1, then BP3/BP4 and BP2 layer by layer.
+                delta = cost.delta(a, yb)
+                for l in range(L - 1, -1, -1):
+                    torch.bmm(delta.transpose(1, 2), acts[l], out=GW[l])
+                    torch.sum(delta, 1, out=GB[l])
+                    if l:
+                        delta = torch.bmm(delta, W[l])
+                        if prime is not None:
+                            delta.mul_(prime(acts[l]))
+                self._update(grads, mb, decay_w)
+                state.step += 1
+                if on_batch:
+                    state.grads = grads
+                    for hook in on_batch:
+                        hook(state)
+                if state.step % tick_every == 0:
+                    tick(tick_every)
+
+    def _update(self, grads: list[torch.Tensor], mb: int, decay_w: float) -> None:
+        """Apply one SGD step from the batch-summed gradients ``grads`` ([wˡ…, bˡ…])."""
+        cfg = self.config
+        P, L = self._params, len(self.net.layers)
+        eta = cfg.eta / mb  # grads are Σₓ over the mini-batch: η/m makes it the mean
+        if cfg.clip_norm is not None:
+            torch._foreach_div_(grads, float(mb))
+            _clip_per_seed(grads, cfg.clip_norm)
+            eta = cfg.eta
+        if cfg.momentum:
+            V = self._velocity
+            torch._foreach_mul_(V, cfg.momentum)
+            torch._foreach_add_(V, grads, alpha=-eta)
+            if decay_w:
+                self._regularise(V[:L], P[:L], decay_w)
+            torch._foreach_add_(P, V)
+        else:
+            if decay_w:
+                self._regularise(P[:L], P[:L], decay_w)
+            torch._foreach_add_(P, grads, alpha=-eta)
+
+    def _regularise(self, target: list[torch.Tensor], W: list[torch.Tensor], c: float) -> None:
+        """target −= (ηλ/n)·w (L2) or (ηλ/n)·sgn(w) (L1)."""
+        if self.config.regularization == "l2":
+            if target is W:
+                torch._foreach_mul_(W, 1.0 - c)
+            else:
+                torch._foreach_add_(target, W, alpha=-c)
+        else:
+            torch._foreach_add_(target, torch._foreach_sign(W), alpha=-c)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def fit(
+        self, training: Data, evaluation: Data | None = None, *, resume: bool = False
+    ) -> TrainResult:
+        """Train for ``config.epochs`` epochs; evaluate after each epoch if ``evaluation`` given.
+
+        training / evaluation: Split-like objects (``.images`` [n, n_0], ``.labels`` [n]) or
+        (x, labels) tuples. With ``resume`` and an existing checkpoint, continue from it.
+        """
+        net = self.net
+        dtype = net.weights[0].dtype
+        device = net.weights[0].device
+        x, labels = _xy(training, net.sizes[-1], dtype)
+        if x.shape[1] != net.sizes[0]:
+            raise ConfigError(
+                f"the data has {x.shape[1]} inputs per example but the network's input layer "
+                f"has {net.sizes[0]} neurons"
+            )
+        x = x.to(device)
+        y1h = F.one_hot(labels, net.sizes[-1]).to(dtype=dtype, device=device)
+        ev = None
+        if evaluation is not None:
+            ex, el = _xy(evaluation, net.sizes[-1], dtype)
+            ev = (ex.to(device), el.to(device))
+        state = TrainState(net=net, config=self.config, n=x.shape[0])
+        if resume and self.checkpoint is not None and self.checkpoint.exists():
+            self._restore(state)
+        for hook in self._hooks("on_train_begin"):
+            hook(state)
+        steps = math.ceil(x.shape[0] / self.config.batch_size)
+        with _progress(self.progress, self.config.epochs, steps, state.epoch) as tick:
+            while state.epoch < self.config.epochs and not state.stop:
+                for hook in self._hooks("on_epoch_begin"):
+                    hook(state)
+                t0 = time.perf_counter()
+                self._run_epoch(x, y1h, state, tick)
+                state.seconds.append(time.perf_counter() - t0)
+                self._check_finite(state.epoch + 1)
+                if ev is not None:
+                    state.accuracy.append(net.accuracy(*ev).tolist())
+                state.epoch += 1
+                tick(0, state)
+                for hook in self._hooks("on_epoch_end"):
+                    hook(state)
+                if self.checkpoint is not None:
+                    self._save(state)
+        for hook in self._hooks("on_train_end"):
+            hook(state)
+        acc = torch.tensor(state.accuracy, dtype=torch.float64).reshape(-1, net.n_seeds).T
+        return TrainResult(accuracy=acc, seconds_per_epoch=state.seconds, epochs=state.epoch)
+
+    def _check_finite(self, epoch: int) -> None:
+        bad = [
+            s
+            for s in range(self.net.n_seeds)
+            if not all(bool(torch.isfinite(p[s]).all()) for p in self._params)
+        ]
+        if bad:
+            seeds = ", ".join(str(self.net.seed_values[s]) for s in bad[:5])
+            raise NonFiniteError(
+                f"parameters became NaN or infinite in epoch {epoch} (seed {seeds}); "
+                f"try a smaller learning rate eta (now {self.config.eta}) or clip gradients"
+            )
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def _meta(self, state: TrainState) -> dict[str, Any]:
+        return {
+            "net": self.net.config.to_dict(),
+            "train": asdict(self.config),
+            "epoch": state.epoch,
+            "step": state.step,
+            "accuracy": state.accuracy,
+            "seconds": state.seconds,
+        }
+
+    def _save(self, state: TrainState) -> None:
+        assert self.checkpoint is not None
+        tensors = {k: v for k, v in self.net.state_dict().items()}
+        for i, v in enumerate(self._velocity):
+            tensors[f"velocity.{i}"] = v
+        for s, g in enumerate(self.generators):
+            tensors[f"shuffle_rng.{s}"] = g.get_state()
+        save_tensors(self.checkpoint, tensors, {"gradprobe.train": json.dumps(self._meta(state))})
+
+    def _restore(self, state: TrainState) -> None:
+        assert self.checkpoint is not None
+        tensors, meta = load_tensors(self.checkpoint)
+        try:
+            saved = json.loads(meta["gradprobe.train"])
+        except (KeyError, json.JSONDecodeError):
+            raise DataError(f"{self.checkpoint} is not a gradprobe training checkpoint") from None
+        mine = self._meta(state)
+        for key in ("net", "train"):
+            if {k: v for k, v in saved[key].items() if k != "epochs"} != {
+                k: v for k, v in mine[key].items() if k != "epochs"
+            }:
+                raise ConfigError(
+                    f"checkpoint {self.checkpoint} was made with other settings ({key}: "
+                    f"{saved[key]}); remove it or use the same settings to resume"
+                )
+        with torch.no_grad():
+            for k, v in self.net.state_dict().items():
+                v.copy_(tensors[k])
+            for i, v in enumerate(self._velocity):
+                v.copy_(tensors[f"velocity.{i}"])
+        for s, g in enumerate(self.generators):
+            g.set_state(tensors[f"shuffle_rng.{s}"])
+        state.epoch, state.step = saved["epoch"], saved["step"]
+        state.accuracy, state.seconds = saved["accuracy"], saved["seconds"]
+
+
+def _clip_per_seed(grads: list[torch.Tensor], max_norm: float) -> None:
+    """Scale each seed's gradients so that their joint norm is at most ``max_norm``."""
+    sq = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0)  # [S]
+    scale = (max_norm / (sq.sqrt() + 1e-12)).clamp_(max=1.0)
+    for g in grads:
+        g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
+
+
+class _progress:
+    """A rich progress bar over all steps of all epochs (a no-op when disabled)."""
+
+    def __init__(self, enabled: bool, epochs: int, steps: int, done_epochs: int):
+        self.enabled, self.epochs, self.steps, self.done = enabled, epochs, steps, done_epochs
+
+    def __enter__(self) -> Callable[..., None]:
+        if not self.enabled:
+            return lambda *a: None
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[total_epochs]}"),
+            BarColumn(),
+            TextColumn("{task.fields[acc]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.bar.__enter__()
+        self.task = self.bar.add_task(
+            "train",
+            total=self.epochs * self.steps,
+            completed=self.done * self.steps,
+            epoch=self.done + 1,
+            total_epochs=self.epochs,
+            acc="",
+        )
+
+        def tick(k: int, state: TrainState | None = None) -> None:
+            if state is None:
+                self.bar.advance(self.task, k)
+                return
+            acc = f"acc {100 * float(np.mean(state.accuracy[-1])):.2f}%" if state.accuracy else ""
+            self.bar.update(
+                self.task,
+                completed=state.epoch * self.steps,
+                epoch=min(state.epoch + 1, self.epochs),
+                acc=acc,
+            )
+
+        return tick
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.__exit__(None, None, None)
+
+
+def train(
+    net: Network,
+    training: Data,
+    config: TrainConfig | None = None,
+    *,
+    evaluation: Data | None = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train ``net`` (all its seeds) by SGD; see `Trainer`. Returns a `TrainResult`."""
+    trainer = Trainer(
+        net, config or TrainConfig(), callbacks=callbacks, progress=progress, checkpoint=checkpoint
+    )
+    return trainer.fit(training, evaluation, resume=resume)
