@@ -25,6 +25,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -148,14 +149,19 @@ class Network(nn.Module):
         return [self.config.seed + s for s in range(self.n_seeds)]
 
     @property
-    def weights(self) -> list[torch.Tensor]:
-        """wˡ for l = 1 … L, each [S, n_l, n_{l−1}] (the parameters themselves)."""
-        return [layer.weight for layer in self.layers]
+    def linears(self) -> list[SeedLinear]:
+        """The L layers zˡ = wˡ aˡ⁻¹ + bˡ (the modules in ``self.layers``)."""
+        return [cast(SeedLinear, m) for m in self.layers]
 
     @property
-    def biases(self) -> list[torch.Tensor]:
+    def weights(self) -> list[nn.Parameter]:
+        """wˡ for l = 1 … L, each [S, n_l, n_{l−1}] (the parameters themselves)."""
+        return [layer.weight for layer in self.linears]
+
+    @property
+    def biases(self) -> list[nn.Parameter]:
         """bˡ for l = 1 … L, each [S, n_l]."""
-        return [layer.bias for layer in self.layers]
+        return [layer.bias for layer in self.linears]
 
     # -- initialisation ----------------------------------------------------------------------
     @torch.no_grad()
@@ -164,7 +170,7 @@ class Network(nn.Module):
         init = self.config.init
         for s, seed in enumerate(self.seed_values):
             g = torch.Generator().manual_seed(seed)
-            for layer in self.layers:
+            for layer in self.linears:
                 _, n_out, n_in = layer.weight.shape
                 std = {
                     "default": 1 / math.sqrt(n_in),
@@ -209,6 +215,19 @@ class Network(nn.Module):
     def extra_repr(self) -> str:
         c = self.config
         return f"sizes={list(c.sizes)}, activation={c.activation}, cost={c.cost}, init={c.init}"
+
+    def describe(self) -> str:
+        """One line, e.g. ``784-30-10 sigmoid, sigmoid + cross-entropy, default init, 4 seeds``."""
+        c = self.config
+        seeds = (
+            f"{c.seeds} seeds ({c.seed}…{c.seed + c.seeds - 1})"
+            if c.seeds > 1
+            else f"seed {c.seed}"
+        )
+        return (
+            f"{'-'.join(map(str, c.sizes))} {c.activation}, {c.output} + {c.cost}, "
+            f"{c.init} init, {seeds}"
+        )
 
 
 def save_network(net: Network, path: str | os.PathLike[str]) -> Path:

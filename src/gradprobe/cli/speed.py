@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     table = Table(
-        title=f"speed of learning ‖δˡ‖, {net.n_seeds} seeds, first {args.samples} images",
+        title=f"‖δˡ‖ over {net.n_seeds} seeds, {args.samples} images",
         show_edge=False,
     )
     for col in ("hidden layer", "median", "10 %", "90 %", "book"):

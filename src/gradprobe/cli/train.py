@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_data(args.data)
     # The bundled subset has no validation split: it is evaluated on its test images.
     on_validation = args.eval == "validation" and data.validation is not None
-    evaluation = data.validation if on_validation else data.test
+    evaluation = data.validation if on_validation and data.validation else data.test
     net = Network(
         args.sizes,
         args.activation,
@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
     callbacks = [] if args.json else [_EpochPrinter(console, args.seeds)]
     if not args.json:
         console.print(
-            f"{net}\non {len(data.training)} images from {data.source}; "
-            f"evaluating on {len(evaluation)}",
+            f"{net.describe()}\ntraining on {len(data.training)} images from {data.source}, "
+            f"evaluating on {len(evaluation)} {'validation' if on_validation else 'test'} images",
             highlight=False,
         )
     checkpoint = args.out / "checkpoint.safetensors" if args.out else None
