@@ -1,0 +1,39 @@
+"""Under DDP and FSDP2 rank 0's per-layer norms equal one process on the combined batch."""
+
+from __future__ import annotations
+
+import socket
+
+import pandas as pd
+import pytest
+import torch
+import torch.distributed as dist
+
+pytestmark = pytest.mark.distributed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="no gloo")
+def test_ddp_and_fsdp2_norms_equal_single_process_on_combined_batch(tmp_path):
+    import torch.multiprocessing as mp
+
+    from probe import dist_worker
+
+    out = tmp_path / "rank0.pt"
+    mp.spawn(dist_worker.worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+    got = torch.load(out, weights_only=False)
+    model = dist_worker.make_model()
+    ref = dist_worker.run(model, model)
+    assert got["sharded"]  # FSDP2 really sharded the parameters into DTensors
+    key = ["step", "layer", "quantity"]
+    for name in ("ddp", "fsdp"):
+        df = got[name]
+        assert len(df) == len(ref) and set(df.quantity) == set(dist_worker.QUANTITIES)
+        m = pd.merge(ref, df, on=key, suffixes=("_ref", "_dist"), validate="one_to_one")
+        assert len(m) == len(ref)
+        assert m.value_dist.to_numpy() == pytest.approx(m.value_ref.to_numpy(), rel=1e-9), name
