@@ -1,0 +1,346 @@
+#!/usr/bin/env python
+"""Time one training epoch of gradprobe's trainer against a per-example network2-style reference.
+
+For 784-30-10 and 784-30-30-30-30-10 (sigmoid, cross-entropy, L2 λ = 5, η = 0.1, batch 10,
+50 000 MNIST training images) and for S = 1 and S = 16 seeds, this times
+
+* ours:       ``Trainer(net, TrainConfig(epochs=1, batch_size=10, eta=0.1, lmbda=5.0))
+              .fit(training)`` and reads ``seconds_per_epoch`` (training only);
+* reference:  ``network2_reference.ReferenceNetwork.sgd_epoch`` — NumPy float64, backprop one
+              example at a time inside each mini-batch, as network2 does (one seed);
+* autograd:   a plain PyTorch loop (nn.Linear layers, loss.backward(), manual SGD; one seed),
+              a second baseline,
+
+all in the same run, interleaved, each repeated; it reports min and median and the ratio
+reference-per-seed-epoch / ours-per-seed-epoch (from the minima) against the targets
+(S = 1: ≥ 5×, S = 16: ≥ 10×). It always exits 0: it is a report, not a test.
+
+    python benchmarks/bench_train.py                 # full epochs, ~2–3 minutes
+    python benchmarks/bench_train.py --quick         # smoke run, a few seconds
+    python benchmarks/bench_train.py --json out.json # also write the figures as JSON ('-': stdout)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--data",
+        default=None,
+        help="MNIST folder (default: $GRADPROBE_DATA, then "
+        "../shared/data/mnist beside the repo, then the bundled 1000-image subset)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (and BLAS/OpenMP threads for NumPy); default 1",
+    )
+    p.add_argument("--repeats", type=int, default=3, help="timed epochs per configuration (≥ 1)")
+    p.add_argument(
+        "--images",
+        type=int,
+        default=50_000,
+        help="images per epoch for ours and "
+        "the autograd loop (times are scaled to 50 000 when fewer)",
+    )
+    p.add_argument(
+        "--ref-images",
+        type=int,
+        default=None,
+        help="images per reference epoch (default: --images; scaled to 50 000 when fewer)",
+    )
+    p.add_argument("--seeds", default="1,16", help="comma-separated S values (default 1,16)")
+    p.add_argument(
+        "--nets", default="784,30,10;784,30,30,30,30,10", help="semicolon-separated layer sizes"
+    )
+    p.add_argument("--no-autograd", action="store_true", help="skip the plain autograd baseline")
+    p.add_argument(
+        "--quick", action="store_true", help="smoke run: 2000 images (reference 500), 1 repeat"
+    )
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH ('-': stdout)")
+    a = p.parse_args(argv)
+    if a.quick:
+        a.images, a.repeats = min(a.images, 2000), 1
+        a.ref_images = min(a.ref_images or 500, 500)
+    a.ref_images = a.ref_images or a.images
+    return a
+
+
+ARGS = _args() if __name__ == "__main__" else None
+if ARGS is not None:  # before NumPy / torch load their thread pools
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(ARGS.threads)
+
+import itertools  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import network2_reference as ref  # noqa: E402
+
+from gradprobe.data import load_data  # noqa: E402
+from gradprobe.nets import Network  # noqa: E402
+from gradprobe.train import TrainConfig, Trainer  # noqa: E402
+
+FULL = 50_000
+ETA, LMBDA, BATCH = 0.1, 5.0, 10
+TARGETS = {1: 5.0}  # S → minimum speed-up per seed-epoch; any other S: 10×
+
+
+def target(S: int) -> float:
+    return TARGETS.get(S, 10.0)
+
+
+def machine() -> dict[str, object]:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "loadavg_start": load,
+        "date": datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def find_data(spec: str | None):
+    if spec is None:
+        spec = os.environ.get("GRADPROBE_DATA")
+    if spec is None:
+        shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+        spec = str(shared) if shared.is_dir() else "bundled"
+    return load_data(spec).training, spec
+
+
+# -- the three contestants ------------------------------------------------------------------
+def time_ours(sizes: list[int], S: int, x: torch.Tensor, y: torch.Tensor) -> float:
+    net = Network(sizes, seeds=S, seed=0)
+    res = Trainer(net, TrainConfig(epochs=1, batch_size=BATCH, eta=ETA, lmbda=LMBDA)).fit((x, y))
+    return res.seconds_per_epoch[0]
+
+
+def time_reference(sizes: list[int], data: list, rng: np.random.Generator) -> float:
+    r = ref.ReferenceNetwork.from_gradprobe(Network(sizes, seeds=1, seed=0))
+    t0 = time.perf_counter()
+    r.sgd_epoch(data, BATCH, ETA, LMBDA, rng=rng)  # shuffle included, as in network2
+    return time.perf_counter() - t0
+
+
+def time_autograd(sizes: list[int], x: torch.Tensor, y: torch.Tensor) -> float:
+    """A plain PyTorch loop: nn.Linear + sigmoid, autograd, manual SGD with network2's L2."""
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.Sigmoid())
+    model = nn.Sequential(*layers)
+    weights = [m.weight for m in model if isinstance(m, nn.Linear)]
+    params = list(model.parameters())
+    n = x.shape[0]
+    y1h = F.one_hot(y.long(), sizes[-1]).float()
+    decay = 1 - ETA * LMBDA / n
+    t0 = time.perf_counter()
+    perm = torch.randperm(n)
+    xs, ys = x[perm], y1h[perm]
+    for i in range(0, n, BATCH):
+        xb, yb = xs[i : i + BATCH], ys[i : i + BATCH]
+        loss = F.binary_cross_entropy_with_logits(model(xb), yb, reduction="sum") / xb.shape[0]
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for w in weights:
+                w.mul_(decay)
+            for p in params:
+                p.sub_(p.grad, alpha=ETA)
+    return time.perf_counter() - t0
+
+
+def summary(times: list[float], scale: float) -> dict[str, object]:
+    t = [s * scale for s in times]
+    return {"min": min(t), "median": statistics.median(t), "all": t}
+
+
+def main(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    nets = [[int(v) for v in s.split(",")] for s in args.nets.split(";")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    training, source = find_data(args.data)
+    n = min(args.images, training.images.shape[0])
+    n_ref = min(args.ref_images, training.images.shape[0])
+    x, y = training.images[:n].contiguous(), training.labels[:n].contiguous()
+    ref_data = ref.vectorise(training.images[:n_ref].numpy(), training.labels[:n_ref].numpy())
+    facts = machine()
+    scale, ref_scale = FULL / n, FULL / n_ref
+    print("gradprobe training-speed benchmark")
+    for k in (
+        "cpu",
+        "cores",
+        "usable_cores",
+        "python",
+        "torch",
+        "numpy",
+        "torch_threads",
+        "loadavg_start",
+        "date",
+    ):
+        print(f"  {k:14s} {facts[k]}")
+    print(f"  data           {source}")
+    print(
+        f"  ours/autograd  {n} images per epoch"
+        + (f" (scaled ×{scale:.3g} to 50 000)" if n != FULL else "")
+    )
+    print(
+        f"  reference      {n_ref} images per epoch"
+        + (f" (scaled ×{ref_scale:.3g} to 50 000)" if n_ref != FULL else "")
+        + ", data pre-vectorised as network2 does (not timed), shuffle timed"
+    )
+    print(
+        f"  repeats        {args.repeats} (interleaved); η={ETA}, λ={LMBDA}, batch {BATCH}, "
+        "float32 (reference float64)"
+    )
+    print(flush=True)
+
+    raw: dict[str, list[float]] = {}
+    rng = np.random.default_rng(0)
+    # Warm-up (untimed): first calls pay for kernel selection, allocator growth, imports.
+    for sizes in nets:
+        time_reference(sizes, ref_data[:100], rng)
+        if not args.no_autograd:
+            time_autograd(sizes, x[:200], y[:200])
+        for S in seeds:
+            time_ours(sizes, S, x[:200], y[:200])
+    t_start = time.perf_counter()
+    for rep in range(args.repeats):
+        for sizes in nets:
+            name = "-".join(map(str, sizes))
+            jobs = [(f"ref {name}", lambda sz=sizes: time_reference(sz, ref_data, rng))]
+            if not args.no_autograd:
+                jobs.append((f"autograd {name}", lambda sz=sizes: time_autograd(sz, x, y)))
+            jobs += [
+                (f"ours {name} S={S}", lambda sz=sizes, S=S: time_ours(sz, S, x, y)) for S in seeds
+            ]
+            for key, fn in jobs:
+                t = fn()
+                raw.setdefault(key, []).append(t)
+                print(f"  [{rep + 1}/{args.repeats}] {key:34s} {t:8.3f} s", flush=True)
+    facts["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    facts["benchmark_seconds"] = time.perf_counter() - t_start
+
+    rows = []
+    for sizes in nets:
+        name = "-".join(map(str, sizes))
+        r = summary(raw[f"ref {name}"], ref_scale)
+        ag = summary(raw[f"autograd {name}"], scale) if not args.no_autograd else None
+        for S in seeds:
+            o = summary(raw[f"ours {name} S={S}"], scale)
+            per_seed = {"min": o["min"] / S, "median": o["median"] / S}
+            ratio = r["min"] / per_seed["min"]
+            rows.append(
+                {
+                    "net": name,
+                    "S": S,
+                    "ours_s_per_epoch": o,
+                    "ours_s_per_seed_epoch": per_seed,
+                    "reference_s_per_epoch": r,
+                    "autograd_s_per_epoch": ag,
+                    "ratio": ratio,
+                    "ratio_median": r["median"] / per_seed["median"],
+                    "ratio_vs_autograd": (ag["min"] / per_seed["min"]) if ag else None,
+                    "target": target(S),
+                    "pass": ratio >= target(S),
+                }
+            )
+
+    print()
+    hdr = (
+        f"{'net':22s} {'S':>3s} {'ours s/epoch':>16s} {'ours s/seed-ep':>15s} "
+        f"{'ref s/epoch':>16s} {'ratio':>7s} {'target':>7s}  result   "
+        f"{'autograd s/ep':>13s} {'vs autograd':>11s}"
+    )
+    print(hdr)
+    print("-" * len(hdr))
+    for row in rows:
+        o, r, ag = (
+            row["ours_s_per_epoch"],
+            row["reference_s_per_epoch"],
+            row["autograd_s_per_epoch"],
+        )
+        print(
+            f"{row['net']:22s} {row['S']:3d} {o['min']:7.3f} ({o['median']:6.3f}) "
+            f"{row['ours_s_per_seed_epoch']['min']:15.4f} {r['min']:7.3f} ({r['median']:6.3f}) "
+            f"{row['ratio']:6.1f}× {row['target']:6.0f}×  {'PASS' if row['pass'] else 'FAIL':6s}   "
+            + (f"{ag['min']:13.3f} {row['ratio_vs_autograd']:10.1f}×" if ag else "")
+        )
+    print(
+        "\ntimes: min (median) over repeats, seconds per 50 000-image epoch; "
+        "ratio = reference s/epoch ÷ ours s per seed-epoch, from the minima"
+    )
+    failed = [f"{r['net']} S={r['S']}" for r in rows if not r["pass"]]
+    print("ALL TARGETS MET" if not failed else f"TARGET MISSED: {', '.join(failed)}")
+    print(
+        f"(benchmark took {facts['benchmark_seconds']:.0f} s; "
+        f"load average at end {facts['loadavg_end']})"
+    )
+
+    if args.json:
+        out = {
+            "machine": facts,
+            "settings": {
+                "images": n,
+                "reference_images": n_ref,
+                "repeats": args.repeats,
+                "eta": ETA,
+                "lmbda": LMBDA,
+                "batch_size": BATCH,
+                "threads": args.threads,
+                "data": source,
+            },
+            "rows": rows,
+            "raw_seconds": raw,
+        }
+        text = json.dumps(out, indent=2, default=float)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    assert ARGS is not None
+    sys.exit(main(ARGS))
