@@ -58,3 +58,25 @@ def test_bundled_images_show_the_vanishing_gradient():
     med = learning_speed(net, data.images, data.labels).median
     assert med[0] < med[1] < med[2]
     assert 0.02 < (med[0] / med[2]).item() < 0.1  # 0.012 / 0.283 in the book
+
+
+# Medians over seeds from an independent computation (the issue's reference values).
+REFERENCE = {
+    (784, 30, 30, 10): (0.058, 0.284),
+    (784, 30, 30, 30, 30, 10): (0.0024, 0.012, 0.058, 0.286),
+}
+
+
+@pytest.mark.parametrize("sizes", list(REFERENCE), ids=lambda s: "-".join(map(str, s)))
+def test_real_data_matches_reference_and_book(sizes):
+    """First 1000 training images (bundled = the full set's first 1000), network2 defaults,
+    50 seeds: medians within 15 % of the reference, the book's run inside our 5–95 % band."""
+    from gradprobe.book import INITIAL_SPEED
+    from gradprobe.data import load_bundled
+
+    data = load_bundled().training
+    ls = learning_speed(Network(sizes, seeds=50), data.images, data.labels)
+    med, lo, hi = ls.median.double(), ls.quantile(0.05), ls.quantile(0.95)
+    for l, (ref, book) in enumerate(zip(REFERENCE[sizes], INITIAL_SPEED[sizes])):
+        assert abs(med[l].item() / ref - 1) < 0.15, (l, med[l].item(), ref)
+        assert lo[l].item() <= book <= hi[l].item(), (l, book, lo[l].item(), hi[l].item())

@@ -1,4 +1,5 @@
-"""What every experiment shares: its result record, the registry, and statistics over seeds.
+"""What every experiment shares: its result record, the registry, statistics over seeds and
+small helpers for running (`one_thread`, `Timer`) and for text (`unwrap`).
 
 An experiment is a class with a dataclass ``Config`` and a ``run`` method that computes, writes
 its data (result.json, CSVs) and figures into ``out_dir``, and returns an `ExperimentResult`.
@@ -7,16 +8,18 @@ its data (result.json, CSVs) and figures into ``out_dir``, and returns an `Exper
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 
 from ..errors import ConfigError
 from ..io import write_json
@@ -135,6 +138,19 @@ class Experiment:
         """
         raise NotImplementedError
 
+    @classmethod
+    def make_result(cls, config: Any, **fields: Any) -> ExperimentResult:
+        """An `ExperimentResult` of this experiment: its ``name``, ``title`` and ``book_ref``,
+        ``config`` as a dict and its ``quick`` flag, plus ``fields`` (summary, comparisons, …)."""
+        return ExperimentResult(
+            name=cls.name,
+            title=cls.title,
+            book_ref=cls.book_ref,
+            config=dataclasses.asdict(config),
+            quick=config.quick,
+            **fields,
+        )
+
 
 REGISTRY: dict[str, type[Experiment]] = {}
 
@@ -165,6 +181,24 @@ def with_seeds(config: Any, seeds: int | None) -> Any:
     if "seeds" not in {f.name for f in dataclasses.fields(config)}:
         raise ConfigError(f"this experiment has no seeds to set ({type(config).__qualname__})")
     return dataclasses.replace(config, seeds=seeds)
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread for the block. The book's layers are 30 wide: splitting
+    such small products across threads gains nothing, and on a busy 2-core machine the threads
+    wait for each other, making training 10× slower or worse (measured)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def unwrap(text: str) -> str:
+    """Join the hard-wrapped lines of each paragraph (the report turns newlines into breaks)."""
+    return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n") if p.strip())
 
 
 class Timer:

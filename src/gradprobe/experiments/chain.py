@@ -13,7 +13,6 @@ and measure how often the factors are below 1/4 and how the ratio ∂C/∂b₁ /
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +27,20 @@ from ..book import SIGMOID_PRIME_MAX
 from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, median_band, register
+from .base import (
+    Comparison,
+    Experiment,
+    ExperimentResult,
+    Table,
+    Timer,
+    median_band,
+    register,
+    unwrap,
+)
 
 #: Chapter 5: "∂C/∂b₁ will be a factor of 16 (or more) smaller than ∂C/∂b₃" — two factors
 #: |wⱼσ′(zⱼ)| < 1/4 between them when |wⱼ| < 1.
 BOOK_RATIO_B1_B3 = 1 / 16
-
-
-def unwrap(text: str) -> str:
-    """Join the hard-wrapped lines of each paragraph (the report turns newlines into breaks)."""
-    return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n") if p.strip())
 
 
 @dataclass(frozen=True)
@@ -223,12 +226,8 @@ def _result(config: ChainConfig, m: dict[str, Any], out_dir: Path) -> Experiment
         plot_sigmoid(out_dir),
         plot_factors(m["factors"], m["ratio"], BOOK_RATIO_B1_B3, out_dir),
     ]
-    return ExperimentResult(
-        name=Chain.name,
-        title=Chain.title,
-        book_ref=Chain.book_ref,
-        config=dataclasses.asdict(config),
-        quick=config.quick,
+    return Chain.make_result(
+        config,
         summary=_summary(config, m, float(med), float(q10), float(q90)),
         explanation=EXPLANATION,
         comparisons=comparisons,

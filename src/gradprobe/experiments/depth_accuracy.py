@@ -33,8 +33,17 @@ from ..errors import ConfigError
 from ..io import read_json, write_csv, write_json
 from ..nets import Network
 from ..train import Callback, TrainConfig, Trainer, TrainState
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, mean_std_ci, register
-from .initial_speed import net_name, one_thread, sizes_for
+from ._mnist import first_training_images, net_name, per_seed_rows, sizes_for
+from .base import (
+    Comparison,
+    Experiment,
+    ExperimentResult,
+    Table,
+    Timer,
+    mean_std_ci,
+    one_thread,
+    register,
+)
 
 
 @dataclass(frozen=True)
@@ -100,12 +109,7 @@ class DepthAccuracy(Experiment):
             mnist = load_data(data)
             training = mnist.training
             if config.train_size is not None:
-                if config.train_size > len(training):
-                    raise ConfigError(
-                        f"train_size={config.train_size} exceeds the {len(training)} training "
-                        f"images of {mnist.source}"
-                    )
-                training = training.subset(config.train_size)
+                training = first_training_images(mnist, config.train_size, "train_size")
             evaluation, evaluated_on = mnist.test, "test"
             if config.evaluate == "validation" and mnist.validation is not None:
                 evaluation, evaluated_on = mnist.validation, "validation"
@@ -265,12 +269,8 @@ def _result(
     _write_csvs(out_dir, config, runs, rows)
     figure = plot(runs, stats, out_dir, seeds=n, evaluated_on=evaluated_on)
     train_seconds = {h: r.get("train_seconds") for h, r in runs.items()}
-    return ExperimentResult(
-        name=DepthAccuracy.name,
-        title=DepthAccuracy.title,
-        book_ref=DepthAccuracy.book_ref,
-        config=dataclasses.asdict(config),
-        quick=config.quick,
+    return DepthAccuracy.make_result(
+        config,
         summary=_summary(runs, stats, diffs, config, evaluated_on),
         explanation=EXPLANATION,
         comparisons=comparisons,
@@ -446,12 +446,7 @@ def _write_csvs(
     write_csv(
         out_dir / "depth_accuracy.csv",
         ["sizes", "seed", "epoch", "accuracy_percent"],
-        [
-            [net_name(tuple(r["sizes"])), config.seed + s, e + 1, a]
-            for r in runs.values()
-            for s, per_epoch in enumerate(r["accuracy"])
-            for e, a in enumerate(per_epoch)
-        ],
+        per_seed_rows(runs, "accuracy", config.seed),
     )
     write_csv(
         out_dir / "depth_accuracy_summary.csv",

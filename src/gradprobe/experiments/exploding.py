@@ -11,7 +11,6 @@ The construction is deterministic, so there are no seeds: every number is exact,
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +25,8 @@ from ..book import EXPLODING_FACTOR
 from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, register
-from .chain import three_ways, unwrap
+from .base import Comparison, Experiment, ExperimentResult, Table, Timer, register, unwrap
+from .chain import three_ways
 
 #: Float64 rounding allowed in the ratio 25: one rounding of 100·δ per layer.
 RATIO_RTOL = 1e-13
@@ -298,12 +297,8 @@ def _result(
         plot_bias_gradients(grads["bias_gradients"], out_dir),
         plot_steps(runs, config.y, out_dir),
     ]
-    return ExperimentResult(
-        name=Exploding.name,
-        title=Exploding.title,
-        book_ref=Exploding.book_ref,
-        config=dataclasses.asdict(config),
-        quick=config.quick,
+    return Exploding.make_result(
+        config,
         summary=_summary(config, grads, runs),
         explanation=EXPLANATION,
         comparisons=comparisons,

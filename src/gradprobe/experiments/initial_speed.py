@@ -13,54 +13,28 @@ vectorised `Network`) and report the median and 10–90 % band per hidden layer.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..book import INITIAL_SPEED
-from ..data import BUNDLED_SIZE, load_data
-from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
 from ..speed import learning_speed
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, median_band, register
-
-#: The book's hidden-layer counts in chapter 5.
-DEPTHS = (2, 3, 4)
-
-
-def sizes_for(hidden: int, width: int = 30) -> tuple[int, ...]:
-    """784-30-…-30-10 with ``hidden`` hidden layers of ``width`` neurons."""
-    return (784, *([width] * hidden), 10)
-
-
-def net_name(sizes: tuple[int, ...]) -> str:
-    """(784, 30, 10) → "784-30-10"."""
-    return "-".join(map(str, sizes))
-
-
-def resolve_data(spec: str | None, samples: int) -> str | None:
-    """The first ≤ 1000 training images ship with the package: use them unless told otherwise."""
-    return "bundled" if spec is None and samples <= BUNDLED_SIZE else spec
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread for the block. The book's layers are 30 wide: splitting
-    such small products across threads gains nothing, and on a busy 2-core machine the threads
-    wait for each other, making training 10× slower or worse (measured)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+from ._mnist import DEPTHS, load_samples, net_name, per_seed_rows, sizes_for
+from .base import (
+    Comparison,
+    Experiment,
+    ExperimentResult,
+    Table,
+    Timer,
+    median_band,
+    one_thread,
+    register,
+)
 
 
 @dataclass(frozen=True)
@@ -99,13 +73,7 @@ class InitialSpeed(Experiment):
         say = progress or (lambda _msg: None)
         out_dir = Path(out_dir)
         with one_thread(), Timer() as timer:
-            mnist = load_data(resolve_data(data, config.samples))
-            if config.samples > len(mnist.training):
-                raise ConfigError(
-                    f"samples={config.samples} exceeds the {len(mnist.training)} training "
-                    f"images of {mnist.source}"
-                )
-            split = mnist.training.subset(config.samples)
+            mnist, split = load_samples(data, config.samples)
             per_depth: dict[str, dict[str, Any]] = {}
             for hidden in config.depths:
                 sizes = sizes_for(hidden)
@@ -166,12 +134,7 @@ def _result(
     write_csv(
         out_dir / "initial_speed.csv",
         ["sizes", "seed", "hidden_layer", "speed"],
-        [
-            [net_name(tuple(d["sizes"])), config.seed + s, l + 1, v]
-            for d in per_depth.values()
-            for s, row in enumerate(d["per_seed"])
-            for l, v in enumerate(row)
-        ],
+        per_seed_rows(per_depth, "per_seed", config.seed),
     )
     write_csv(
         out_dir / "initial_speed_summary.csv",
@@ -179,12 +142,8 @@ def _result(
         rows,
     )
     figure = plot(per_depth, out_dir, seeds=n)
-    return ExperimentResult(
-        name=InitialSpeed.name,
-        title=InitialSpeed.title,
-        book_ref=InitialSpeed.book_ref,
-        config=dataclasses.asdict(config),
-        quick=config.quick,
+    return InitialSpeed.make_result(
+        config,
         summary=_summary(per_depth, n, config.samples),
         explanation=EXPLANATION,
         comparisons=comparisons,

@@ -11,7 +11,6 @@ We draw the same picture for our first seed and back it with statistics over see
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +18,21 @@ from pathlib import Path
 import numpy as np
 
 from ..book import INITIAL_SPEED
-from ..data import load_data
 from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
 from ..speed import learning_speed
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, median_band, register
-from .initial_speed import net_name, one_thread, resolve_data
+from ._mnist import load_samples, net_name
+from .base import (
+    Comparison,
+    Experiment,
+    ExperimentResult,
+    Table,
+    Timer,
+    median_band,
+    one_thread,
+    register,
+)
 
 SIZES = (784, 30, 30, 10)
 
@@ -68,13 +75,7 @@ class NeuronBars(Experiment):
         if not 1 <= config.neurons <= min(SIZES[1:-1]):
             raise ConfigError(f"neurons must be 1 … {min(SIZES[1:-1])}, got {config.neurons}")
         with one_thread(), Timer() as timer:
-            mnist = load_data(resolve_data(data, config.samples))
-            if config.samples > len(mnist.training):
-                raise ConfigError(
-                    f"samples={config.samples} exceeds the {len(mnist.training)} training "
-                    f"images of {mnist.source}"
-                )
-            split = mnist.training.subset(config.samples)
+            mnist, split = load_samples(data, config.samples)
             say(f"{net_name(SIZES)}: ∂C/∂bˡⱼ for {config.seeds} seeds")
             net = Network(SIZES, seeds=config.seeds, seed=config.seed)
             ls = learning_speed(net, split.images, split.labels)
@@ -170,12 +171,8 @@ def _result(
         f"(10–90 %: {lor:.1f}–{hir:.1f}); the book's whole-layer speeds give "
         + (f"{book_speed[1] / book_speed[0]:.1f}." if book_speed else "no number.")
     )
-    return ExperimentResult(
-        name=NeuronBars.name,
-        title=NeuronBars.title,
-        book_ref=NeuronBars.book_ref,
-        config=dataclasses.asdict(config),
-        quick=config.quick,
+    return NeuronBars.make_result(
+        config,
         summary=summary,
         explanation=EXPLANATION,
         comparisons=comparisons,

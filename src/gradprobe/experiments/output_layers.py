@@ -10,7 +10,6 @@ BP1 (`Cost.delta`) and, through a one-layer `Network`, its backpropagated ∂C/�
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,7 @@ from ..costs import get_cost
 from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, register
-from .chain import unwrap
+from .base import Comparison, Experiment, ExperimentResult, Table, Timer, register, unwrap
 
 #: (cost, output) in the order of the issue; the book's formula for each δᴸ.
 PAIRS: tuple[tuple[str, str, str], ...] = (
@@ -218,12 +216,8 @@ def _result(
         ["z", "abs_delta_quadratic_sigmoid", "abs_delta_cross_entropy_sigmoid"],
         zip(curve["z"], curve["quadratic"], curve["cross_entropy"]),
     )
-    return ExperimentResult(
-        name=OutputLayers.name,
-        title=OutputLayers.title,
-        book_ref=OutputLayers.book_ref,
-        config=dataclasses.asdict(config),
-        quick=config.quick,
+    return OutputLayers.make_result(
+        config,
         summary=_summary(config, rows),
         explanation=EXPLANATION,
         comparisons=comparisons,

@@ -15,7 +15,6 @@ with ours within the book's rounding.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +27,7 @@ from ..book import SLOWDOWN_INITIAL_OUTPUT
 from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, register
-from .chain import unwrap
+from .base import Comparison, Experiment, ExperimentResult, Table, Timer, register, unwrap
 
 #: Chapter 3, quadratic cost, η = 0.15, after 300 epochs: from (0.6, 0.9) the neuron "gives an
 #: output from the neuron of about 0.09"; from (2.0, 2.0) the book's figure ends at 0.20.
@@ -244,12 +242,8 @@ def _result(config: SlowdownConfig, runs: list[dict[str, Any]], out_dir: Path) -
         plot_outputs(runs, config.starts, out_dir, book_final=book_final),
         plot_costs(runs, config.starts, out_dir),
     ]
-    return ExperimentResult(
-        name=Slowdown.name,
-        title=Slowdown.title,
-        book_ref=Slowdown.book_ref,
-        config=dataclasses.asdict(config),
-        quick=config.quick,
+    return Slowdown.make_result(
+        config,
         summary=_summary(config, runs),
         explanation=EXPLANATION,
         comparisons=comparisons,

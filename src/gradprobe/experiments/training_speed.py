@@ -13,7 +13,6 @@ All seeds of one depth train together in one vectorised `Network`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +22,21 @@ import numpy as np
 import torch
 
 from ..book import TRAINING_SPEED_RATIO_4
-from ..data import load_data
-from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
 from ..speed import learning_speed
 from ..train import Callback, TrainConfig, Trainer, TrainState
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, median_band, register
-from .initial_speed import DEPTHS, net_name, one_thread, resolve_data, sizes_for
+from ._mnist import DEPTHS, load_samples, net_name, sizes_for
+from .base import (
+    Comparison,
+    Experiment,
+    ExperimentResult,
+    Table,
+    Timer,
+    median_band,
+    one_thread,
+    register,
+)
 
 
 @dataclass(frozen=True)
@@ -95,13 +101,7 @@ class TrainingSpeed(Experiment):
         say = progress or (lambda _msg: None)
         out_dir = Path(out_dir)
         with one_thread(), Timer() as timer:
-            mnist = load_data(resolve_data(data, config.samples))
-            if config.samples > len(mnist.training):
-                raise ConfigError(
-                    f"samples={config.samples} exceeds the {len(mnist.training)} training "
-                    f"images of {mnist.source}"
-                )
-            split = mnist.training.subset(config.samples)
+            mnist, split = load_samples(data, config.samples)
             train_config = TrainConfig(
                 epochs=config.epochs,
                 batch_size=config.batch_size,
@@ -184,12 +184,8 @@ def _result(
         ],
     )
     figure = plot(per_depth, out_dir, seeds=n)
-    return ExperimentResult(
-        name=TrainingSpeed.name,
-        title=TrainingSpeed.title,
-        book_ref=TrainingSpeed.book_ref,
-        config=dataclasses.asdict(config),
-        quick=config.quick,
+    return TrainingSpeed.make_result(
+        config,
         summary=_summary(per_depth, n, E),
         explanation=EXPLANATION,
         comparisons=comparisons,

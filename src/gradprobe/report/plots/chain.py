@@ -10,6 +10,7 @@ from ...book import SIGMOID_PRIME_MAX
 from ...experiments.base import Figure
 from ...theory import sigmoid, sigmoid_prime
 from .. import style
+from . import save
 
 STEM = "chain_sigmoid"
 
@@ -34,10 +35,10 @@ def plot_sigmoid(out_dir: str | Path) -> Figure:
     ax.set_ylim(-0.02, 1.05)
     ax.set_title("The sigmoid and its derivative: σ′ never exceeds 1/4")
     ax.legend(loc="upper left")
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption="σ(z) and σ′(z); σ′ peaks at z = 0 with value 1/4, so |w σ′(z)| < 1/4 "
         "whenever |w| < 1.",
     )

@@ -9,6 +9,7 @@ from matplotlib.ticker import NullLocator
 
 from ...experiments.base import Figure
 from .. import style
+from . import save
 
 STEM = "chain_factors"
 
@@ -52,10 +53,10 @@ def plot_factors(
     ax2.set_title(f"Layer 1 vs layer 3 over {r.size} chains")
     ax2.legend(loc="upper left")
 
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption="Left: every factor |wⱼσ′(zⱼ)| of chains with N(0, 1) weights and biases "
         "(dashed: 1/4). Right: how much slower the first bias learns than the third "
         "(dashed: the book's 1/16).",

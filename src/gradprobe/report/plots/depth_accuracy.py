@@ -9,8 +9,10 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from gradprobe.book import DEPTH_ACCURACY
+from gradprobe.experiments._mnist import net_name
 from gradprobe.experiments.base import Figure
 from gradprobe.report import style
+from gradprobe.report.plots import save
 
 STEM = "depth_accuracy"
 
@@ -31,7 +33,7 @@ def plot(
         1, 2, figsize=(10.5, 4.3), gridspec_kw={"width_ratios": [1.5, 1]}
     )
     keys = list(runs)
-    names = ["-".join(map(str, runs[h]["sizes"])) for h in keys]
+    names = [net_name(tuple(runs[h]["sizes"])) for h in keys]
     for i, h in enumerate(keys):
         colour = style.PALETTE[i % len(style.PALETTE)]
         acc = np.asarray(runs[h]["accuracy"], dtype=np.float64)
@@ -88,10 +90,10 @@ def plot(
     hi_all = np.nanmax([*highs, *books])
     pad = max(0.15, 0.1 * (hi_all - lo_all))
     right.set_ylim(lo_all - 3.2 * pad, hi_all + pad)  # room for the legend below
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption=(
             f"Left: {evaluated_on} accuracy after each epoch, mean of {seeds} seeds with the "
             "min–max over seeds shaded. Right: best accuracy per depth, each seed a dot, the mean "

@@ -10,6 +10,7 @@ import numpy as np
 from ...book import EXPLODING_FACTOR
 from ...experiments.base import Figure
 from .. import style
+from . import save
 
 STEM = "exploding_gradients"
 
@@ -45,10 +46,10 @@ def plot_bias_gradients(bias_gradients: Sequence[float], out_dir: str | Path) ->
     ax.set_ylabel("|∂C/∂bⱼ|")
     ax.set_title("Every zⱼ = 0, wⱼ = 100: the gradient grows 25× per layer")
     ax.legend(loc="upper right")
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption="|∂C/∂bⱼ| of the chain with wⱼ = 100 and bⱼ = −100·aⱼ₋₁ (log axis); the dashed "
         "line is the book's factor wⱼσ′(0) = 25 per layer.",
     )

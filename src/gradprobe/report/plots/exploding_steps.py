@@ -10,6 +10,7 @@ import numpy as np
 
 from ...experiments.base import Figure
 from .. import style
+from . import save
 
 STEM = "exploding_steps"
 
@@ -56,10 +57,10 @@ def plot_steps(
     ax2.set_xlabel("gradient step")
     ax2.set_ylabel("‖∂C/∂θ‖ before clipping")
     ax2.set_title("Gradient norm: explodes, then vanishes")
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption="Gradient descent on the exploding chain, with and without the "
         "gradient clipped to a maximum norm. Left: the output; right: the gradient norm. First "
         f"{shown} steps shown; every step is in exploding_steps.csv.",

@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from gradprobe.experiments._mnist import net_name
 from gradprobe.experiments.base import Figure
 from gradprobe.report import style
+from gradprobe.report.plots import save
 
 STEM = "initial_speed"
 
@@ -22,7 +24,7 @@ def plot(per_depth: dict[str, dict[str, Any]], out_dir: Path, *, seeds: int) -> 
     for i, (hidden, d) in enumerate(sorted(per_depth.items(), key=lambda kv: int(kv[0]))):
         colour = style.PALETTE[i % len(style.PALETTE)]
         layers = np.arange(1, len(d["median"]) + 1)
-        name = "-".join(map(str, d["sizes"]))
+        name = net_name(tuple(d["sizes"]))
         ax.fill_between(layers, d["q10"], d["q90"], color=colour, alpha=style.BAND_ALPHA, lw=0)
         ax.plot(layers, d["median"], color=colour, marker="o", label=f"{name} ({hidden} hidden)")
         if d["book"]:
@@ -42,10 +44,10 @@ def plot(per_depth: dict[str, dict[str, Any]], out_dir: Path, *, seeds: int) -> 
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("book"))
     ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower right")
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption=(
             "‖δˡ‖ of each hidden layer at initialisation over the first 1000 training images: "
             f"median (line) and 10–90 % band (shaded) of {seeds} networks per depth; "

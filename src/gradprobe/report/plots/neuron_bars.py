@@ -9,6 +9,7 @@ from matplotlib.patches import Circle, Rectangle
 
 from gradprobe.experiments.base import Figure
 from gradprobe.report import style
+from gradprobe.report.plots import save
 
 STEM = "neuron_bars"
 
@@ -52,10 +53,10 @@ def plot(
     ax.set_xlim(xs[0] - 0.4, xs[-1] + 0.4)
     ax.set_ylim(ys[-1] - 0.75, ys[0] + 0.55)
     ax.set_title(f"|∂C/∂bˡⱼ| per neuron at initialisation (seed {seed})")
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption=(
             f"The book's picture for one network (seed {seed}): beside each of the top {k} "
             f"neurons of each hidden layer a bar of length |∂C/∂bˡⱼ| over the first {samples} "

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...experiments.base import Figure
 from .. import style
+from . import save
 
 STEM = "output_layers_saturation"
 
@@ -46,10 +47,10 @@ def plot_saturation(curve: Mapping[str, Sequence[float]], out_dir: str | Path) -
     ax.set_ylabel("|δᴸ| = |∂C/∂zᴸ| (autograd)")
     ax.set_title("A wrong, saturated output: δᴸ collapses only with σ′")
     ax.legend(loc="lower left", frameon=True, facecolor="white", edgecolor="none", framealpha=0.95)
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption="Output error of one sigmoid output with target 0 as its output a = σ(zᴸ) "
         "saturates towards 1: with the quadratic cost δᴸ carries σ′(zᴸ) and falls like e^(−z); "
         "with cross-entropy δᴸ = a − y stays near 1.",

@@ -9,6 +9,7 @@ from typing import Any
 from ...book import SLOWDOWN_INITIAL_OUTPUT
 from ...experiments.base import Figure
 from .. import style
+from . import save
 
 STEM = "slowdown_output"
 
@@ -77,10 +78,10 @@ def plot_outputs(
                 )
         ax.set_ylim(-0.02, 1.04)
     shared_legend(fig, axes[0])
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption="Output of one sigmoid neuron (input 1, target 0) during gradient descent. "
         "Blue: quadratic cost; green: cross-entropy (dashed: the book's η = 0.005). From (2, 2) "
         "the quadratic cost first crawls along a plateau. Amber: the book's printed outputs.",

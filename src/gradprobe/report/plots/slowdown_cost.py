@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ...experiments.base import Figure
-from .. import style
+from . import save
 from .slowdown import panels, shared_legend
 
 STEM = "slowdown_cost"
@@ -24,10 +24,10 @@ def plot_costs(
     for ax in axes:
         ax.set_yscale("log")
     shared_legend(fig, axes[0])
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption="Cost against epoch (log axis): quadratic (a − y)²/2 in blue, cross-entropy in "
         "green (dashed: η = 0.005). The two costs have different scales; compare shapes.",
     )

@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 
 from gradprobe.book import TRAINING_SPEED_RATIO_4
+from gradprobe.experiments._mnist import net_name
 from gradprobe.experiments.base import Figure
 from gradprobe.report import style
+from gradprobe.report.plots import save
 
 STEM = "training_speed"
 
@@ -32,7 +34,7 @@ def plot(per_depth: dict[str, dict[str, Any]], out_dir: Path, *, seeds: int) -> 
             ax.plot(epochs, med[:, l], color=colour, label=f"hidden layer {l + 1}")
         ax.set_yscale("log")
         ax.set_xlim(0, epochs[-1])
-        ax.set_title("-".join(map(str, d["sizes"])))
+        ax.set_title(net_name(tuple(d["sizes"])))
         r = d["final_ratio"]
         text = f"epoch\nat the end ‖δ{med.shape[1]}‖ / ‖δ1‖ = {r['median']:.0f}×"
         if hidden == "4":
@@ -45,10 +47,10 @@ def plot(per_depth: dict[str, dict[str, Any]], out_dir: Path, *, seeds: int) -> 
         fontsize=11.5,
         fontweight="bold",
     )
-    png, svg = style.save_figure(fig, Path(out_dir) / STEM)
-    return Figure(
-        svg=svg.name,
-        png=png.name,
+    return save(
+        fig,
+        out_dir,
+        STEM,
         caption=(
             "‖δˡ‖ of every hidden layer over the 1000 training images, measured before each epoch "
             f"and after the last, for 2, 3 and 4 hidden layers: median (line) and 10–90 % band "
