@@ -14,13 +14,27 @@ Usage::
 Mixed precision: call ``scaler.unscale_(optimizer)`` before ``probe.step()`` so that the
 probe sees true gradients; the steps a ``GradScaler`` skips for Inf/NaN show up as non-finite.
 
-Hot path. ``step()`` reads ``p.grad`` of the parameters gathered once at construction, computes
-one fused ``torch._foreach_norm`` over the gradients, one over the parameters and (for the
-update ratio) one over the parameter changes, and writes the three [P] vectors into a
-preallocated device buffer. Nothing is moved to the host until the buffer is full
-(``flush_every`` recorded steps) or ``history``/``latest()`` is read, so there is no
-host–device synchronisation per step on a GPU. All per-layer quantities are derived on the
-host, a chunk at a time (see :mod:`gradprobe.probe.quantities`).
+Hot path. At an ordinary recorded step ``step()`` does one list comprehension
+``[p.grad for p in params]`` (``zero_grad(set_to_none=True)``, PyTorch's default, makes the
+``.grad`` tensors new objects every step, so they are gathered anew, without a per-layer
+Python loop), one ``torch._foreach_norm`` over them and one ``torch.stack(..., out=row)``
+straight into a preallocated [flush_every, 3, P] device buffer. Parameters without a gradient
+in a step (frozen, unused branch), sparse gradients, mixed devices and FSDP2 shards take a
+general path that handles each case. Every ``detail_every``-th recorded step (a *detail*
+step) also measures ‖θ‖ and ‖Δθ‖ (the snapshot for Δθ is taken at the step before) and the
+activation statistics; the forward hooks that collect those are attached only for the forward
+pass of a detail step (the probe knows at the end of step t whether step t+1 is one), so the
+other forward passes run without any hook.
+
+Nothing is moved to the host until the buffer is full (``flush_every`` recorded steps) or
+``history``/``latest()`` is read, so there is no host–device synchronisation per step on a
+GPU. A flush copies the raw block to the host as NumPy arrays and nothing more (unless sinks
+need per-step records); all per-layer quantities — layer norms, speed, relative speed, ratios,
+the NaN origin — are derived vectorised over whole blocks (see
+:mod:`gradprobe.probe.quantities`) when :attr:`Probe.history` is read, and the DataFrame is
+cached until the next flush. Non-finite gradients are therefore detected when the block is
+processed, not in ``step()`` (which would need a host sync on a GPU); each finding still names
+the step in which the NaN/Inf first appeared and the layer where backward produced it.
 """
 
 from __future__ import annotations
@@ -76,6 +90,10 @@ LayerRecords = dict[str, dict[str, float]]
 #: Steps during which the probe watches the order in which layers are called.
 ORDER_STEPS = 16
 
+#: Default ``detail_every``: parameter norms, update ratio and activation statistics are
+#: recorded at every DETAIL_EVERY-th recorded step.
+DETAIL_EVERY = 10
+
 
 class Probe:
     """Per-layer learning speed, saturation, NaN origin and diagnosis for a PyTorch model.
@@ -89,7 +107,8 @@ class Probe:
         Record every ``every``-th call of :meth:`step` (steps are numbered from 0, step 0 is
         recorded).
     sinks:
-        Callables ``sink(step, {layer: {quantity: value}})``, see :data:`Sink`.
+        Callables ``sink(step, {layer: {quantity: value}})``, see :data:`Sink`. A sink with a
+        ``close()`` method (e.g. ``TensorBoardSink``) is closed by :meth:`close`.
     flush_every:
         Recorded steps kept on the device before one transfer to the host.
     update_ratio:
@@ -98,9 +117,10 @@ class Probe:
         Record the *detail* quantities — ``param_norm``, ``update_ratio`` and the activation
         statistics — at every ``detail_every``-th recorded step (1 = every recorded step);
         the gradient quantities (norms, speed, NaN origin, clipping) are recorded at every
-        recorded step. The details cost up to three passes over all parameters plus a few
-        kernels per activation module; the default 10 keeps the probe's per-step cost to
-        about one pass over the gradients.
+        recorded step. A detail step costs about four passes over all parameters (snapshot,
+        difference, two norms) plus a few kernels per activation module; spread over the
+        default DETAIL_EVERY recorded steps this keeps the probe's per-step cost close to one
+        pass over the gradients (see ``benchmarks/RESULTS.md``, "Probe overhead").
     activations:
         Install forward hooks on ``nn.Sigmoid``/``nn.Tanh`` (saturation, mean σ′) and
         ``nn.ReLU`` modules (dead fraction). Functional activations are not seen.
@@ -115,7 +135,7 @@ class Probe:
         flush_every: int = 64,
         update_ratio: bool = True,
         activations: bool = True,
-        detail_every: int = 10,
+        detail_every: int = DETAIL_EVERY,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise ConfigError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
@@ -163,9 +183,12 @@ class Probe:
         self._stats: list[torch.Tensor] = []  # 0-d statistics of this step's hook calls
         self._stat_module: list[int] = []  # which activation module each pair came from
         self._act_n = np.zeros(max(A, 1), dtype=np.int64)
+        # the forward hooks are attached only while the next forward pass belongs to a detail
+        # step (see _set_detail): the other forward passes run without any probe hook
+        self._act_hooks = [
+            (modules[name], self._act_hook(j, q)) for j, (name, q) in enumerate(self._act)
+        ]
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
-        for j, (name, q) in enumerate(self._act):
-            self._handles.append(modules[name].register_forward_hook(self._act_hook(j, q)))
         order_modules = [(layer.name, modules[layer.name]) for layer in self.layers]
         order_modules += [(name, modules[name]) for name, _ in self._act]
         self._order: ForwardOrder | None = ForwardOrder(order_modules)
@@ -175,6 +198,7 @@ class Probe:
         # buffers ---------------------------------------------------------------------------
         F = flush_every
         self._buf = torch.full((F, 3, P), SENTINEL, dtype=self.dtype, device=self.device)
+        self._grad_rows = list(self._buf[:, 0].unbind(0))  # views written by torch.stack(out=)
         self._act_buf = torch.zeros(F, max(A, 1), 2, dtype=acc_dtype, device=self.device)
         self._clip_buf = torch.full((F,), SENTINEL, dtype=self.dtype, device=self.device)
         self._host_steps = np.zeros(F, dtype=np.int64)
@@ -185,6 +209,19 @@ class Probe:
         self._prev_valid = False
         self._groups: list[ShardGroup] = shard_groups(self.params, self.device)
         self._sharded = any(is_dtensor(p) for p in self.params)
+        # the fast path of _record: one _foreach_norm over [p.grad for p in params], written
+        # with torch.stack(out=) into the buffer row; it falls back to the general path when
+        # a gradient is missing (TypeError) or unsupported (sparse: NotImplementedError)
+        self._fast = not self._sharded and all(
+            p.device == self.device
+            and p.is_floating_point()
+            and p.dtype.itemsize <= self.dtype.itemsize
+            for p in self.params
+        )
+        self._norm_kw: dict[str, Any] = (
+            {} if all(p.dtype == self.dtype for p in self.params) else {"dtype": self.dtype}
+        )
+        self._index_cache: dict[tuple[int, ...], torch.Tensor] = {}
 
         self._quantities: list[Quantity] = [
             GradNorm(),
@@ -198,12 +235,14 @@ class Probe:
         self._step = 0
         self._r = 0
         self._recording = True
-        self._detail = True  # this step records the detail quantities
+        self._detail = True  # this step records the detail quantities: step 0 does
+        self._chunks: list[Chunk] = []  # raw blocks fetched from the device, not yet framed
         self._frames: list[pd.DataFrame] = []
         self._history: pd.DataFrame | None = None
         self._last_step: int | None = None
-        self._last_frame: pd.DataFrame | None = None  # the rows of the latest flush
+        self._last_chunk: Chunk | None = None  # the raw block of the latest flush
         self._closed = False
+        self._attach_act()  # no snapshot: step 0 has no update ratio
 
     # ------------------------------------------------------------------ public API
     @property
@@ -231,22 +270,19 @@ class Probe:
             if len(self._forward_order) == self._n_ordered or t + 1 >= ORDER_STEPS:
                 self._order.remove()
                 self._order = None
-        if self._recording:
-            with torch.no_grad():
+        grad_mode = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
+        try:
+            if self._recording:
                 self._record(t)
-        self._step = t + 1
-        self._recording = self._step % self.every == 0
-        self._detail = self._step % self._detail_period == 0
-        if self.track_update_ratio:
-            if self._detail:
-                with torch.no_grad():
-                    self._snapshot()
-            else:
-                self._prev_valid = False
-        if self._act:
-            self._stats.clear()
-            self._stat_module.clear()
-            self._act_n[:] = 0
+            t += 1
+            self._step = t
+            self._recording = t % self.every == 0
+            detail = t % self._detail_period == 0
+            if detail or self._detail:  # entering or leaving a detail step
+                self._set_detail(detail)
+        finally:
+            torch._C._set_grad_enabled(grad_mode)
         if self._r == self.flush_every:
             self._flush()
 
@@ -286,6 +322,13 @@ class Probe:
         ``"(model)"``: ``grad_norm`` (all parameters), ``clip_before``/``clip_after``/``clipped``.
         """
         self._flush()
+        if self._chunks:
+            # all blocks fetched since the last read, in one vectorised pass
+            df_new = chunk_frame(_concat(self._chunks), self._context(), self._quantities)
+            self._chunks = []
+            if len(df_new):
+                self._frames.append(df_new)
+                self._history = None
         if self._history is None:
             frames = [f for f in self._frames if len(f)]
             df = pd.concat(frames, ignore_index=True) if frames else empty_history()
@@ -299,10 +342,12 @@ class Probe:
         """The most recent recorded step as ``{layer: {quantity: value}}`` (fetches from the
         device). Empty before the first recorded step."""
         self._flush()
-        if self._last_step is None or self._last_frame is None:
+        c = self._last_chunk
+        if self._last_step is None or c is None:
             return {}
-        df = self._last_frame
-        return records(df[df["step"] == self._last_step]).get(self._last_step, {})
+        last = _rows(c, slice(c.n - 1, c.n))  # only the last step's row is turned into records
+        df = chunk_frame(last, self._context(), self._quantities)
+        return records(df).get(self._last_step, {})
 
     def flush(self) -> None:
         """Fetch the buffered steps from the device now and feed them to the sinks."""
@@ -343,18 +388,21 @@ class Probe:
         return what_if(self.module, batch, changes=changes, loss_fn=loss_fn)
 
     def close(self) -> None:
-        """Fetch what is left on the device and remove every hook; idempotent."""
+        """Fetch what is left on the device (feeding the sinks), remove every hook and close
+        the sinks that have a ``close()`` method; idempotent."""
         if self._closed:
             return
         self._flush()
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+        self._detach_act()
         if self._order is not None:
             self._order.remove()
             self._order = None
         self._prev = None
         self._closed = True
+        for sink in self.sinks:  # e.g. TensorBoardSink: flush and close its writer
+            close = getattr(sink, "close", None)
+            if callable(close):
+                close()
 
     @property
     def closed(self) -> bool:
@@ -439,50 +487,65 @@ class Probe:
 
     def _record(self, t: int) -> None:
         r = self._r
-        row = self._buf[r]  # [3, P]: ‖∂C/∂θ‖, ‖θ‖, ‖Δθ‖
-        grads: list[torch.Tensor] = []
+        grads = [p.grad for p in self.params]
+        done = False
+        if self._fast:
+            try:
+                norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
+                torch.stack(norms, out=self._grad_rows[r])
+                done = True
+            except (TypeError, RuntimeError):  # a missing (None) or sparse gradient
+                pass
+        if not done:
+            self._grad_row(grads, r)
+        if self._detail:
+            row = self._buf[r]  # [3, P]: ‖∂C/∂θ‖, ‖θ‖, ‖Δθ‖ (rows 1, 2 SENTINEL otherwise)
+            data = self._data()
+            torch.stack(self._norms(data), out=row[1])
+            if self._prev_valid and self._prev is not None:
+                torch._foreach_sub_(self._prev, data)  # prev ← w_{t−1} − w_t = −Δw
+                torch.stack(self._norms(self._prev), out=row[2])
+            if self._act:
+                self._activation_row(r)
+                self._host_act_n[r] = self._act_n
+                self._stats.clear()
+                self._stat_module.clear()
+                self._act_n[:] = 0
+        if self._groups:
+            reduce_sharded(self._buf[r], self._groups)
+        self._host_steps[r] = t
+        self._last_step = t
+        self._r = r + 1
+
+    def _grad_row(self, grads: list[torch.Tensor | None], r: int) -> None:
+        """The general path: parameters without a gradient keep SENTINEL, sparse gradients
+        are coalesced, DTensor gradients give their local shard, devices and dtypes are
+        grouped (see :meth:`_norms`)."""
+        present: list[torch.Tensor] = []
         where: list[int] = []
-        for i, p in enumerate(self.params):
-            g = p.grad
+        for i, g in enumerate(grads):
             if g is None:
                 continue
             if self._sharded:
                 g = local(g)
             if g.is_sparse:
                 g = g.coalesce().values()
-            grads.append(g)
+            present.append(g)
             where.append(i)
-        P = len(self.params)
-        if len(where) == P:
-            row[0].copy_(torch.stack(self._norms(grads)))
-        else:
-            full = [self._sentinel] * P
-            if grads:
-                for i, n in zip(where, self._norms(grads), strict=True):
-                    full[i] = n
-            row[0].copy_(torch.stack(full))
-        detail = t % self._detail_period == 0
-        if detail:
-            data = self._data()
-            row[1].copy_(torch.stack(self._norms(data)))
-            if self._prev_valid and self._prev is not None:
-                torch._foreach_sub_(self._prev, data)  # prev ← w_{t−1} − w_t = −Δw
-                row[2].copy_(torch.stack(self._norms(self._prev)))
-            else:
-                row[2].fill_(SENTINEL)
-        else:
-            row[1:].fill_(SENTINEL)
-        if self._groups:
-            reduce_sharded(row, self._groups)
-        if self._act:
-            if detail:
-                self._activation_row(r)
-                self._host_act_n[r] = self._act_n
-            else:
-                self._host_act_n[r] = 0
-        self._host_steps[r] = t
-        self._last_step = t
-        self._r = r + 1
+        row = self._grad_rows[r]
+        if not present:
+            return
+        if len(where) == len(grads):
+            torch.stack(self._norms(present), out=row)
+            return
+        key = tuple(where)
+        index = self._index_cache.get(key)
+        if index is None:
+            if len(self._index_cache) > 64:
+                self._index_cache.clear()
+            index = torch.tensor(where, dtype=torch.long, device=self.device)
+            self._index_cache[key] = index
+        row.index_copy_(0, index, torch.stack(self._norms(present)))
 
     def _data(self) -> list[torch.Tensor]:
         if self._sharded:
@@ -495,6 +558,31 @@ class Probe:
             self._prev = [torch.empty_like(d) for d in data]
         torch._foreach_copy_(self._prev, data)
         self._prev_valid = True
+
+    def _set_detail(self, detail: bool) -> None:
+        """Enter (``detail``) or leave a detail step, at the end of the step before it: attach
+        or remove the activation hooks and take (or drop) the snapshot for ‖Δθ‖."""
+        self._detail = detail
+        if detail:
+            self._attach_act()
+            if self.track_update_ratio:
+                self._snapshot()
+        else:
+            self._detach_act()
+            self._prev_valid = False
+        if self._act:
+            self._stats.clear()
+            self._stat_module.clear()
+            self._act_n[:] = 0
+
+    def _attach_act(self) -> None:
+        if not self._handles:
+            self._handles = [m.register_forward_hook(h) for m, h in self._act_hooks]
+
+    def _detach_act(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
 
     def _ordered_layers(self) -> list[LayerInfo]:
         order = self._forward_order or (self._order.order if self._order is not None else [])
@@ -521,32 +609,68 @@ class Probe:
         return Context(self._ordered_layers(), [(name, q.kind) for name, q in self._act])
 
     def _flush(self) -> None:
+        """Copy the buffered raw block to the host (one transfer) and reset the buffer. The
+        DataFrame is built lazily from the raw blocks when :attr:`history` is read; only
+        sinks need per-step records now."""
         n = self._r
         if n == 0:
             return
         A = len(self._act)
+        raw = self._buf[:n].to("cpu", torch.float64, copy=True).numpy()
         chunk = Chunk(
             steps=self._host_steps[:n].copy(),
-            grad=self._buf[:n, 0].detach().to("cpu").numpy().astype(np.float64),
-            param=self._buf[:n, 1].detach().to("cpu").numpy().astype(np.float64),
-            delta=self._buf[:n, 2].detach().to("cpu").numpy().astype(np.float64),
-            act=self._act_buf[:n, :A].detach().to("cpu").numpy().astype(np.float64),
+            grad=raw[:, 0],
+            param=raw[:, 1],
+            delta=raw[:, 2],
+            act=self._act_buf[:n, :A].to("cpu", torch.float64, copy=True).numpy(),
             act_n=self._host_act_n[:n, :A].copy(),
-            clip_before=self._clip_buf[:n].detach().to("cpu").numpy().astype(np.float64),
+            clip_before=self._clip_buf[:n].to("cpu", torch.float64, copy=True).numpy(),
             clip_max=self._host_clip_max[:n].copy(),
         )
         self._r = 0
-        self._clip_buf.fill_(SENTINEL)
-        self._host_clip_max[:] = np.nan
-        df = chunk_frame(chunk, self._context(), self._quantities)
-        self._frames.append(df)
-        self._last_frame = df
-        self._history = None
-        if self.sinks and len(df):
-            recs = records(df)
-            for step in sorted(recs):
-                for sink in self.sinks:
-                    sink(step, recs[step])
+        self._buf[:n].fill_(SENTINEL)
+        self._clip_buf[:n].fill_(SENTINEL)
+        self._host_clip_max[:n] = np.nan
+        self._host_act_n[:n] = 0  # rows of non-detail steps must read "no activation data"
+        self._chunks.append(chunk)
+        self._last_chunk = chunk
+        if self.sinks:
+            df = chunk_frame(chunk, self._context(), self._quantities)
+            if len(df):
+                recs = records(df)
+                for step in sorted(recs):
+                    for sink in self.sinks:
+                        sink(step, recs[step])
+
+
+def _rows(c: Chunk, rows: slice) -> Chunk:
+    """The chunk's rows ``rows`` (views)."""
+    return Chunk(
+        steps=c.steps[rows],
+        grad=c.grad[rows],
+        param=c.param[rows],
+        delta=c.delta[rows],
+        act=c.act[rows],
+        act_n=c.act_n[rows],
+        clip_before=c.clip_before[rows],
+        clip_max=c.clip_max[rows],
+    )
+
+
+def _concat(chunks: list[Chunk]) -> Chunk:
+    """One chunk of all the rows of ``chunks``, in order."""
+    if len(chunks) == 1:
+        return chunks[0]
+    return Chunk(
+        steps=np.concatenate([c.steps for c in chunks]),
+        grad=np.concatenate([c.grad for c in chunks]),
+        param=np.concatenate([c.param for c in chunks]),
+        delta=np.concatenate([c.delta for c in chunks]),
+        act=np.concatenate([c.act for c in chunks]),
+        act_n=np.concatenate([c.act_n for c in chunks]),
+        clip_before=np.concatenate([c.clip_before for c in chunks]),
+        clip_max=np.concatenate([c.clip_max for c in chunks]),
+    )
 
 
 def _unique(items: Iterable[ActivationQuantity]) -> list[ActivationQuantity]:
@@ -567,7 +691,7 @@ def watch(
     flush_every: int = 64,
     update_ratio: bool = True,
     activations: bool = True,
-    detail_every: int = 10,
+    detail_every: int = DETAIL_EVERY,
 ) -> Probe:
     """Attach a :class:`Probe` to ``model``; also usable as a context manager."""
     return Probe(

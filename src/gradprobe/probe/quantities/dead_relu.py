@@ -36,14 +36,16 @@ class DeadReLU(ActivationQuantity):
     module_types: ClassVar[tuple[type[nn.Module], ...]] = (nn.ReLU,)
 
     def measure(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """Statistic 0: the number of *alive* units (max over the batch > 0; a ReLU output is
-        ≥ 0, so this is "non-zero for some example"); statistic 1 repeats it (unused)."""
+        """Statistic 0: the number of *alive* units (non-zero for some example of the batch);
+        statistic 1 repeats it (unused). A ReLU output is ≥ 0, so the sum over the batch is
+        > 0 exactly when the max is (NaN and Inf count as alive either way), and a sum is a
+        cheaper reduction than a max (about half the time for convolutional outputs)."""
         a = a.detach()
         keep = unit_dims(a)
         reduce = tuple(d for d in range(a.dim()) if d not in keep)
-        peak = a.amax(dim=reduce) if reduce else a
-        alive = torch.count_nonzero(peak)
-        return alive, alive, int(peak.numel())
+        total = a.sum(dim=reduce) if reduce else a
+        alive = torch.count_nonzero(total)
+        return alive, alive, int(total.numel())
 
     def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
         for j, (name, kind) in enumerate(ctx.activations):
