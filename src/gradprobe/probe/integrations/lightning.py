@@ -58,7 +58,7 @@ class GradprobeCallback(Callback):
         Write the history there (``.csv``, ``.parquet`` or ``.json``) when fit ends.
     **watch_kwargs:
         Passed to :func:`gradprobe.probe.watch` (``flush_every``, ``update_ratio``,
-        ``activations``, ``weights_every``).
+        ``activations``, ``detail_every``).
     """
 
     def __init__(
