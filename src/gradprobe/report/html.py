@@ -7,15 +7,13 @@ a result file (or from the file system) is escaped; see `_format.esc`.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..io import atomic_write_text
 from ._band import band_svg
 from ._css import CSS
 from ._figures import figure_uri
@@ -326,25 +324,6 @@ Figures are embedded; this page works offline. <a href="#top">Back to top</a></f
 """
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and os.replace, so readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def generate_report(
     results_dir: str | Path, out_path: str | Path | None = None, *, title: str | None = None
 ) -> ReportInfo:
@@ -359,7 +338,7 @@ def generate_report(
     if out.is_dir():
         out = out / "report.html"
     page = render_html(results, warnings, title=title, source=str(root))
-    _atomic_write(out, page)
+    atomic_write_text(out, page)
     return ReportInfo(path=out, experiments=[r["name"] for r in results], warnings=warnings)
 
 

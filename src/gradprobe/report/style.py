@@ -18,9 +18,8 @@ The colours match the HTML report's: blue for our numbers, amber for the book's.
 from __future__ import annotations
 
 import contextlib
-import os
+import io
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from ..io import atomic_write_bytes
 
 OURS = "#2563eb"
 BOOK = "#d97706"
@@ -112,18 +113,9 @@ def mark_book(ax: Axes, value: float, *, label: str = "book", horizontal: bool =
 
 
 def _save_atomic(fig: Figure, path: Path, fmt: str, **kwargs: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, **kwargs)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, **kwargs)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def save_figure(fig: Figure, path_stem: str | Path) -> tuple[Path, Path]:
