@@ -13,20 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GradprobeError
+from ..experiments.base import ORDER, SCHEMA
 
-SCHEMA = "gradprobe.result/1"
-
-# The book's order; the report follows it and lists the ones a run lacks.
-EXPERIMENTS: tuple[str, ...] = (
-    "depth-accuracy",
-    "initial-speed",
-    "neuron-bars",
-    "training-speed",
-    "chain",
-    "exploding",
-    "slowdown",
-    "output-layers",
-)
+# The result contract and the book's order are the experiments' (the report follows the order
+# and lists the experiments a run lacks); base.py holds no training code.
+EXPERIMENTS: tuple[str, ...] = ORDER
 
 _REQUIRED_TEXT = ("name", "title")
 _OPTIONAL_TEXT = ("book_ref", "summary", "explanation", "created", "gradprobe_version")
