@@ -30,25 +30,26 @@ class Activation:
     name: str
     module: Callable[[], nn.Module]
     fn: Callable[[torch.Tensor], torch.Tensor]
-    #: σ′(z) as a function of a = σ(z); ``None`` means σ′ ≡ 1 (skip the multiplication).
-    prime_from_output: Callable[[torch.Tensor], torch.Tensor] | None
+    #: σ′(z) as a function of a = σ(z), optionally written into a buffer ``out`` (the sigmoid
+    #: and tanh use it; the others allocate); ``None`` means σ′ ≡ 1 (skip the multiplication).
+    prime_from_output: Callable[..., torch.Tensor] | None
     #: The largest value σ′ takes (used to define saturation).
     max_prime: float
 
 
-def _sigmoid_prime(a: torch.Tensor) -> torch.Tensor:
-    return torch.addcmul(a, a, a, value=-1.0)  # a − a² in one kernel
+def _sigmoid_prime(a: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.addcmul(a, a, a, value=-1.0, out=out)  # a − a² in one kernel
 
 
-def _tanh_prime(a: torch.Tensor) -> torch.Tensor:
-    return torch.addcmul(torch.ones_like(a), a, a, value=-1.0)
+def _tanh_prime(a: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.addcmul(torch.ones_like(a), a, a, value=-1.0, out=out)
 
 
-def _relu_prime(a: torch.Tensor) -> torch.Tensor:
+def _relu_prime(a: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     return (a > 0).to(a.dtype)
 
 
-def _leaky_prime(a: torch.Tensor) -> torch.Tensor:
+def _leaky_prime(a: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     return torch.where(a > 0, torch.ones_like(a), torch.full_like(a, LEAKY_SLOPE))
 
 

@@ -64,11 +64,16 @@ class Cost:
             return c.sum(-1)
         return -torch.special.xlogy(y, a).sum(-1)  # log-likelihood: −ln aᴸ_y for one-hot y
 
-    def delta(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """δᴸ = ∂Cₓ/∂zᴸ from the output activations (BP1). ``a``, ``y``: [..., n_out]."""
-        d = a - y
+    def delta(
+        self, a: torch.Tensor, y: torch.Tensor, *, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """δᴸ = ∂Cₓ/∂zᴸ from the output activations (BP1). ``a``, ``y``: [..., n_out].
+
+        ``out``: a buffer of a's shape to write δᴸ into (the trainer's hot path reuses one).
+        """
+        d = torch.sub(a, y, out=out) if out is not None else a - y
         if self.name == "quadratic" and self.output == "sigmoid":
-            d = d * torch.addcmul(a, a, a, value=-1.0)  # ⊙ σ′(zᴸ) = aᴸ(1 − aᴸ)
+            d.mul_(torch.addcmul(a, a, a, value=-1.0))  # ⊙ σ′(zᴸ) = aᴸ(1 − aᴸ)
         return d
 
 

@@ -208,10 +208,8 @@ class Trainer:
         grads = GW + GB
         hidden = _inplace_activation(net.config.activation)
         prime = net.act.prime_from_output
-        sigmoid_hidden = net.config.activation == "sigmoid"
         cost = net.cost
         output_ = {"sigmoid": torch.sigmoid_, "linear": lambda z: z}.get(cost.output)
-        delta_prime = cost.name == "quadratic" and cost.output == "sigmoid"  # δᴸ = (a−y)⊙a(1−a)
         on_batch = self._hooks("on_batch_end")
         decay_w = cfg.eta * cfg.lmbda / state.n
         update = self._update
@@ -234,7 +232,7 @@ class Trainer:
                 A = [x.new_empty(S, mb, k) for k in sizes[1:]]  # aˡ, l = 1 … L
                 D = [x.new_empty(S, mb, k) for k in sizes[1:]]  # δˡ
                 DT = [d.transpose(1, 2) for d in D]
-                P = [x.new_empty(S, mb, k) for k in sizes[1:]]  # σ′(zˡ)
+                P = [x.new_empty(S, mb, k) for k in sizes[1:-1]]  # σ′(zˡ), hidden layers
                 bufs[mb] = (A, D, DT, P)
             return bufs[mb]
 
@@ -263,20 +261,14 @@ class Trainer:
                     z = torch.baddbmm(Bu[-1], a, WT[-1], out=A[-1])
                     a = output_(z) if output_ is not None else cost.output_fn(z)
                     # Backward: BP1, then BP3/BP4 and BP2 layer by layer.
-                    delta = torch.sub(a, yb, out=D[-1])
-                    if delta_prime:
-                        delta.mul_(torch.addcmul(a, a, a, value=-1.0, out=P[-1]))
+                    delta = cost.delta(a, yb, out=D[-1])
                     for l in range(L - 1, -1, -1):
                         torch.bmm(DT[l], A[l - 1] if l else xb, out=GW[l])
                         torch.sum(D[l], 1, out=GB[l])
                         if l:
                             delta = torch.bmm(D[l], W[l], out=D[l - 1])
                             if prime is not None:
-                                al = A[l - 1]
-                                if sigmoid_hidden:
-                                    delta.mul_(torch.addcmul(al, al, al, value=-1.0, out=P[l - 1]))
-                                else:
-                                    delta.mul_(prime(al))
+                                delta.mul_(prime(A[l - 1], out=P[l - 1]))
                     update(grads, mb, decay_w)
                     step += 1
                     state.step = step
