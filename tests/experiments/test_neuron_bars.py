@@ -11,7 +11,7 @@ import pytest
 
 from gradprobe.data import load_data
 from gradprobe.experiments import get_experiment
-from gradprobe.experiments.base import one_thread
+from gradprobe.experiments._legacy_base import one_thread
 from gradprobe.experiments.neuron_bars import SIZES
 from gradprobe.nets import Network
 from gradprobe.speed import learning_speed

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from gradprobe.errors import ConfigError
-from gradprobe.experiments import ORDER, REGISTRY, available, get_experiment
-from gradprobe.experiments.base import with_seeds
+from gradprobe.experiments import REGISTRY, available, get_experiment
+from gradprobe.experiments._legacy_base import ORDER, with_seeds
 
 MINE = ("depth-accuracy", "initial-speed", "neuron-bars", "training-speed")
 

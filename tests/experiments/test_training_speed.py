@@ -11,8 +11,8 @@ import pytest
 
 from gradprobe.data import load_data
 from gradprobe.experiments import get_experiment
+from gradprobe.experiments._legacy_base import one_thread
 from gradprobe.experiments._mnist import sizes_for
-from gradprobe.experiments.base import one_thread
 from gradprobe.nets import Network
 from gradprobe.speed import learning_speed
 

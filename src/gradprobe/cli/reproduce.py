@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         try:
             with _status(err, exp.name, quiet=args.json) as say:
-                result = exp.run(config, data=data, out_dir=args.out / exp.name, progress=say)
+                result = exp.run(config, data=data, out_dir=args.out / exp.name, progress=say)  # type: ignore[arg-type]  # legacy
         except Exception as e:
             if len(experiments) == 1:
                 raise
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 def _config(exp: Any, args: argparse.Namespace, *, several: bool) -> Any:
     import dataclasses
 
-    from ..experiments.base import with_seeds
+    from ..experiments._legacy_base import with_seeds
 
     config = exp.quick_config() if args.quick else exp.default_config()
     if args.seeds is None:

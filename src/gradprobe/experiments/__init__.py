@@ -1,4 +1,8 @@
-"""The book's experiments, one file each, found by name in `REGISTRY` (see `base`)."""
+"""The experiments, one file each, found by name in `REGISTRY` (see `base`).
+
+Each experiment module registers itself (``@register``) when imported; `load_all` imports every
+module of this package whose name does not start with an underscore.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,18 @@ import importlib
 import pkgutil
 
 from .base import (
-    ORDER,
     REGISTRY,
-    Comparison,
     Experiment,
-    ExperimentResult,
-    Figure,
-    Table,
+    RunContext,
+    config_hash,
     get_experiment,
+    ordered_names,
+    register,
+    with_fields,
 )
 
 
-def _load_all() -> None:
+def load_all() -> None:
     """Import every experiment module so that its ``@register`` runs."""
     for m in pkgutil.iter_modules(__path__):
         if not m.name.startswith("_") and m.name != "base":
@@ -25,19 +29,20 @@ def _load_all() -> None:
 
 
 def available() -> list[str]:
-    """Names of the experiments, in the book's order."""
-    _load_all()
-    return [n for n in ORDER if n in REGISTRY]
+    """Names of the experiments, in report order."""
+    load_all()
+    return ordered_names()
 
 
 __all__ = [
-    "ORDER",
     "REGISTRY",
-    "Comparison",
     "Experiment",
-    "ExperimentResult",
-    "Figure",
-    "Table",
+    "RunContext",
     "available",
+    "config_hash",
     "get_experiment",
+    "load_all",
+    "ordered_names",
+    "register",
+    "with_fields",
 ]

@@ -1,195 +1,251 @@
-"""What every experiment shares: its result record, the registry, statistics over seeds and
-small helpers for running (`one_thread`, `Timer`) and for text (`unwrap`).
+"""What every experiment shares: the base class, the registry and the run context.
 
-An experiment is a class with a dataclass ``Config`` and a ``run`` method that computes, writes
-its data (result.json, CSVs) and figures into ``out_dir``, and returns an `ExperimentResult`.
-``result.json`` follows the schema ``gradprobe.result/1`` that `gradprobe.report` reads.
+An experiment *computes*; it never draws. It supplies
+
+* ``Config``: a frozen dataclass (fields with defaults; ``seeds`` where seeds make sense,
+  ``quick: bool`` for the reduced mode) — sweeps vary any of its fields;
+* ``quick_config()``: the reduced settings of ``--quick`` (bundled data, seconds);
+* ``compute(config, ctx) -> data``: the measurement, as a plain JSON-able dict (per-seed
+  arrays, curves …); everything a figure or a comparison needs goes in here;
+* ``compare(config, data) -> [Comparison]``: our numbers beside the book's (kind
+  ``reproduction``), checks (``identity``/``bound``) and theory (``prediction``);
+* ``conclude(config, data, comparisons) -> [str]``: sentences chosen and filled from the
+  numbers, saying plainly where a result disagrees with the book;
+* optionally ``tables(config, data)`` and ``write_files(config, data, out_dir)`` (CSVs).
+
+`Experiment.run` (not overridden) owns the rest: thread policy, timing, progress, building the
+`gradprobe.results.Result` and writing ``out_dir/result.json`` atomically. Figures are drawn
+from ``result.json`` by ``gradprobe.report.plots.<module>`` — ``experiments`` never imports
+``report``.
+
+Adding an experiment touches its own file here and its own figure file in ``report/plots/``:
+``@register`` puts it in `REGISTRY`, and its ``order`` (a number) places it in
+``gradprobe reproduce all`` and the report.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
-
-import numpy as np
-import torch
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ..errors import ConfigError
-from ..io import write_json
+from ..results import Comparison, Result, Table, atomic_write_text, load_json_limited, plain
 
-SCHEMA = "gradprobe.result/1"
+C = TypeVar("C")
 
-#: The order of `gradprobe reproduce all` and of the report's sections.
-ORDER = (
-    "depth-accuracy",
-    "initial-speed",
-    "neuron-bars",
-    "training-speed",
-    "chain",
-    "exploding",
-    "slowdown",
-    "output-layers",
-)
+#: Signature of a progress sink: (what, done, total) — total 0 when unknown.
+ProgressFn = Callable[[str, float, float], None]
+
+
+def _silent(_what: str, _done: float, _total: float) -> None:
+    return None
 
 
 @dataclass
-class Comparison:
-    """One of our numbers beside the book's. ``inside`` is whether book ∈ [low, high]."""
+class RunContext:
+    """What `Experiment.compute` gets besides its config.
 
-    quantity: str
-    ours: float
-    book: float | None = None
-    low: float | None = None
-    high: float | None = None
-    band: str = ""
-    note: str = ""
-    inside: bool | None = None
-
-    def __post_init__(self) -> None:
-        if self.inside is None and None not in (self.book, self.low, self.high):
-            assert self.book is not None and self.low is not None and self.high is not None
-            self.inside = bool(self.low <= self.book <= self.high)
-
-
-@dataclass
-class Figure:
-    """A figure written as both SVG and PNG (paths relative to the experiment's folder)."""
-
-    svg: str
-    png: str
-    caption: str = ""
-
-
-@dataclass
-class Table:
-    title: str
-    columns: list[str]
-    rows: list[list[Any]]
-
-
-@dataclass
-class ExperimentResult:
-    """Everything an experiment reports; ``data`` holds its raw numbers (e.g. per_seed)."""
-
-    name: str
-    title: str
-    book_ref: str
-    config: dict[str, Any]
-    quick: bool
-    summary: str
-    explanation: str
-    comparisons: list[Comparison] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    figures: list[Figure] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-    created: str = field(
-        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
-    )
-
-    def to_dict(self) -> dict[str, Any]:
-        from .. import __version__
-
-        d = dataclasses.asdict(self)
-        return {"schema": SCHEMA, "gradprobe_version": __version__, **d}
-
-    def write(self, out_dir: str | Path) -> Path:
-        """Write ``out_dir/result.json`` atomically; returns its path."""
-        return write_json(Path(out_dir) / "result.json", self.to_dict())
-
-
-class Experiment:
-    """Base class. Subclasses set ``name``, ``title``, ``book_ref``, ``Config`` and ``run``.
-
-    ``Config`` is a dataclass with a ``seeds`` field where seeds make sense; ``quick_config``
-    returns the reduced version used by ``--quick`` (bundled data only, seconds not minutes).
+    ``data``: where MNIST comes from, as `gradprobe.data.load_data` takes it ("bundled", a
+    folder, or None for the usual resolution). ``out_dir``: the experiment's folder (for
+    resumable partial results under ``out_dir/partial``). ``device``: a torch device string.
     """
+
+    out_dir: Path
+    data: str | None = None
+    device: str = "cpu"
+    progress_fn: ProgressFn = field(default=_silent)
+
+    def progress(self, what: str, done: float = 0, total: float = 0) -> None:
+        """Report progress: ``what`` is a short status, ``done``/``total`` units of work."""
+        self.progress_fn(what, done, total)
+
+    # -- resumable partial results ------------------------------------------------------------
+    def partial_path(self, key: str) -> Path:
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
+        return self.out_dir / "partial" / f"{safe}.json"
+
+    def load_partial(self, key: str, config: Any) -> Any | None:
+        """A partial result saved by `save_partial` for the same ``key`` and ``config``, or None
+        (missing, unreadable or of another configuration: then it is recomputed)."""
+        path = self.partial_path(key)
+        if not path.is_file():
+            return None
+        try:
+            doc = load_json_limited(path)
+        except ValueError:
+            return None
+        if not isinstance(doc, dict) or doc.get("config_hash") != config_hash(config):
+            return None
+        return doc.get("value")
+
+    def save_partial(self, key: str, config: Any, value: Any) -> None:
+        doc = {"config_hash": config_hash(config), "value": plain(value)}
+        atomic_write_text(self.partial_path(key), json.dumps(doc, allow_nan=False))
+
+
+def config_hash(config: Any) -> str:
+    """A stable hash of a config dataclass (or dict): same fields and values → same hash."""
+    d = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config  # type: ignore[arg-type]
+    text = json.dumps(plain(d), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Experiment(Generic[C]):
+    """Base class; see the module docstring for what a subclass supplies."""
 
     name: ClassVar[str]
     title: ClassVar[str]
     book_ref: ClassVar[str]
+    #: Place in ``reproduce all`` and the report (smaller first). The book's chapter-5
+    #: experiments use 10–80, chapter 3's 100+, beyond-the-book experiments 200+.
+    order: ClassVar[float]
     Config: ClassVar[type]
+    #: The explanation shown in the report (plain text, paragraphs separated by blank lines).
+    explanation: ClassVar[str] = ""
+    #: What quick mode can and cannot show (shown on quick cards).
+    quick_note: ClassVar[str] = ""
 
-    def default_config(self) -> Any:
-        return self.Config()
+    def default_config(self) -> C:
+        return self.Config()  # type: ignore[no-any-return]
 
-    def quick_config(self) -> Any:
+    def quick_config(self) -> C:
+        return dataclasses.replace(self.default_config(), quick=True)  # type: ignore[type-var]
+
+    # -- what a subclass supplies -------------------------------------------------------------
+    def compute(self, config: C, ctx: RunContext) -> dict[str, Any]:
         raise NotImplementedError
+
+    def compare(self, config: C, data: dict[str, Any]) -> list[Comparison]:
+        return []
+
+    def conclude(self, config: C, data: dict[str, Any], comparisons: list[Comparison]) -> list[str]:
+        return []
+
+    def tables(self, config: C, data: dict[str, Any]) -> list[Table]:
+        return []
+
+    def write_files(self, config: C, data: dict[str, Any], out_dir: Path) -> None:
+        """Extra files beside result.json (CSVs), written atomically. Default: none."""
+
+    def seeds_of(self, config: C) -> int:
+        """How many independent runs stand behind the bands (the config's ``seeds``)."""
+        return int(getattr(config, "seeds", 0) or 0)
+
+    # -- what the base does -------------------------------------------------------------------
+    def validate(self, config: C) -> None:
+        """Raise `ConfigError` for a config that cannot run. Default: ``seeds`` ≥ 1 if present."""
+        seeds = getattr(config, "seeds", None)
+        if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int)
+                                  or seeds < 1):  # fmt: skip
+            raise ConfigError(f"{self.name}: seeds must be a positive integer, got {seeds!r}")
 
     def run(
         self,
-        config: Any,
+        config: C,
         *,
-        data: str | None,
-        out_dir: Path,
-        progress: Callable[[str], None] | None = None,
-    ) -> ExperimentResult:
-        """Compute, write data and figures into ``out_dir``, return the result (also written).
-
-        ``data``: where MNIST comes from, as `gradprobe.data.load_data` takes it ("bundled",
-        a folder, or None for the usual resolution); ``progress`` receives short status lines.
-        """
-        raise NotImplementedError
-
-    @classmethod
-    def make_result(cls, config: Any, **fields: Any) -> ExperimentResult:
-        """An `ExperimentResult` of this experiment: its ``name``, ``title`` and ``book_ref``,
-        ``config`` as a dict and its ``quick`` flag, plus ``fields`` (summary, comparisons, …)."""
-        return ExperimentResult(
-            name=cls.name,
-            title=cls.title,
-            book_ref=cls.book_ref,
-            config=dataclasses.asdict(config),
-            quick=config.quick,
-            **fields,
+        out_dir: str | Path,
+        data: str | None = None,
+        device: str = "cpu",
+        progress: ProgressFn | None = None,
+        threads: int | None = None,
+    ) -> Result:
+        """Compute, compare, conclude; write ``out_dir/result.json`` (and `write_files`);
+        return the `Result`. Torch runs on ``threads`` intra-op threads (default
+        `default_threads`) for the duration, restored afterwards."""
+        self.validate(config)
+        out = Path(out_dir)
+        ctx = RunContext(out_dir=out, data=data, device=device, progress_fn=progress or _silent)
+        t0 = time.perf_counter()
+        with torch_threads(default_threads() if threads is None else threads):
+            raw = self.compute(config, ctx)
+        seconds = time.perf_counter() - t0
+        data_plain = plain(raw)
+        comparisons = self.compare(config, data_plain)
+        result = Result(
+            name=self.name,
+            title=self.title,
+            book_ref=self.book_ref,
+            config=plain(config) if dataclasses.is_dataclass(config) else {},
+            quick=bool(getattr(config, "quick", False)),
+            data=data_plain,
+            comparisons=comparisons,
+            conclusions=self.conclude(config, data_plain, comparisons),
+            tables=self.tables(config, data_plain),
+            explanation=unwrap(self.explanation),
+            quick_note=unwrap(self.quick_note),
+            seeds=self.seeds_of(config),
+            seconds=seconds,
         )
+        self.write_files(config, data_plain, out)
+        result.write(out)
+        return result
 
 
-REGISTRY: dict[str, type[Experiment]] = {}
+# -- registry ------------------------------------------------------------------------------------
+REGISTRY: dict[str, type[Experiment[Any]]] = {}
 
 
-def register(cls: type[Experiment]) -> type[Experiment]:
-    """Class decorator: make an experiment available to `gradprobe reproduce` by its name."""
-    if cls.name not in ORDER:
-        raise ValueError(f"experiment {cls.name!r} is not in ORDER")
+def register(cls: type[Experiment[Any]]) -> type[Experiment[Any]]:
+    """Class decorator: make an experiment available by its ``name`` at its ``order``."""
+    for attr in ("name", "title", "book_ref", "order", "Config"):
+        if not hasattr(cls, attr):
+            raise TypeError(f"experiment {cls.__name__} lacks {attr!r}")
+    if not dataclasses.is_dataclass(cls.Config):
+        raise TypeError(f"{cls.__name__}.Config must be a dataclass")
     REGISTRY[cls.name] = cls
     return cls
 
 
-def get_experiment(name: str) -> Experiment:
-    from . import _load_all
+def ordered_names() -> list[str]:
+    """Registered experiment names in report order."""
+    return sorted(REGISTRY, key=lambda n: (REGISTRY[n].order, n))
 
-    _load_all()
+
+def get_experiment(name: str) -> Experiment[Any]:
+    from . import load_all
+
+    load_all()
     try:
         return REGISTRY[name]()
     except KeyError:
-        known = ", ".join(n for n in ORDER if n in REGISTRY)
+        known = ", ".join(ordered_names())
         raise ConfigError(f"unknown experiment {name!r}; choose one of: {known}") from None
 
 
-def with_seeds(config: Any, seeds: int | None) -> Any:
-    """``config`` with ``seeds`` replaced, if given (and if the experiment has seeds)."""
-    if seeds is None:
-        return config
-    if "seeds" not in {f.name for f in dataclasses.fields(config)}:
-        raise ConfigError(f"this experiment has no seeds to set ({type(config).__qualname__})")
-    return dataclasses.replace(config, seeds=seeds)
+def with_fields(config: C, **changes: Any) -> C:
+    """``config`` with fields replaced; `ConfigError` naming an unknown field."""
+    names = {f.name for f in dataclasses.fields(config)}  # type: ignore[arg-type]
+    unknown = sorted(set(changes) - names)
+    if unknown:
+        raise ConfigError(
+            f"{type(config).__qualname__} has no field {', '.join(map(repr, unknown))}; "
+            f"fields: {', '.join(sorted(names))}"
+        )
+    return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+
+
+# -- threads -------------------------------------------------------------------------------------
+def default_threads() -> int:
+    """One intra-op thread. The book's layers are 30 wide: splitting such small products over
+    threads gains little, and on a busy 2-core machine threads that wait for each other made
+    training 10–50× slower (benchmarks/RESULTS.md, thread policy)."""
+    return 1
 
 
 @contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread for the block. The book's layers are 30 wide: splitting
-    such small products across threads gains nothing, and on a busy 2-core machine the threads
-    wait for each other, making training 10× slower or worse (measured)."""
+def torch_threads(n: int) -> Iterator[None]:
+    """Run torch on ``n`` intra-op threads for the block (restored afterwards)."""
+    import torch
+
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(max(1, int(n)))
     try:
         yield
     finally:
@@ -197,75 +253,5 @@ def one_thread() -> Iterator[None]:
 
 
 def unwrap(text: str) -> str:
-    """Join the hard-wrapped lines of each paragraph (the report turns newlines into breaks)."""
+    """Join the hard-wrapped lines of each paragraph (the report keeps paragraph breaks)."""
     return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n") if p.strip())
-
-
-class Timer:
-    def __enter__(self) -> Timer:
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.t0
-
-
-# -- statistics over seeds ---------------------------------------------------------------------
-def median_band(
-    x: np.ndarray, axis: int = 0, q: tuple[float, float] = (0.10, 0.90)
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(median, low quantile, high quantile) along ``axis`` (the seeds)."""
-    x = np.asarray(x, dtype=np.float64)
-    return (
-        np.median(x, axis=axis),
-        np.quantile(x, q[0], axis=axis),
-        np.quantile(x, q[1], axis=axis),
-    )
-
-
-# Two-sided 97.5 % quantiles of Student's t for 1 … 30 degrees of freedom.
-_T975 = (
-    12.706,
-    4.303,
-    3.182,
-    2.776,
-    2.571,
-    2.447,
-    2.365,
-    2.306,
-    2.262,
-    2.228,
-    2.201,
-    2.179,
-    2.160,
-    2.145,
-    2.131,
-    2.120,
-    2.110,
-    2.101,
-    2.093,
-    2.086,
-    2.080,
-    2.074,
-    2.069,
-    2.064,
-    2.060,
-    2.056,
-    2.052,
-    2.048,
-    2.045,
-    2.042,
-)
-
-
-def mean_std_ci(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, sample std, half-width of the 95 % t-interval of the mean) along ``axis``."""
-    x = np.asarray(x, dtype=np.float64)
-    n = x.shape[axis]
-    mean = x.mean(axis=axis)
-    if n < 2:
-        nan = np.full_like(mean, math.nan)
-        return mean, nan, nan
-    std = x.std(axis=axis, ddof=1)
-    t = _T975[n - 2] if n - 1 <= len(_T975) else 1.96
-    return mean, std, t * std / math.sqrt(n)

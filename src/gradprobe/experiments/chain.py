@@ -27,7 +27,7 @@ from ..book import SIGMOID_PRIME_MAX
 from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
-from .base import (
+from ._legacy_base import (
     Comparison,
     Experiment,
     ExperimentResult,

@@ -33,8 +33,7 @@ from ..errors import ConfigError
 from ..io import read_json, write_csv, write_json
 from ..nets import Network
 from ..train import Callback, TrainConfig, Trainer, TrainState
-from ._mnist import first_training_images, net_name, per_seed_rows, sizes_for
-from .base import (
+from ._legacy_base import (
     Comparison,
     Experiment,
     ExperimentResult,
@@ -44,6 +43,7 @@ from .base import (
     one_thread,
     register,
 )
+from ._mnist import first_training_images, net_name, per_seed_rows, sizes_for
 
 
 @dataclass(frozen=True)

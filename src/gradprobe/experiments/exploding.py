@@ -25,7 +25,7 @@ from ..book import EXPLODING_FACTOR
 from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, register, unwrap
+from ._legacy_base import Comparison, Experiment, ExperimentResult, Table, Timer, register, unwrap
 from .chain import three_ways
 
 #: Float64 rounding allowed in the ratio 25: one rounding of 100·δ per layer.

@@ -24,8 +24,7 @@ from ..book import INITIAL_SPEED
 from ..io import write_csv
 from ..nets import Network
 from ..speed import learning_speed
-from ._mnist import DEPTHS, load_samples, net_name, per_seed_rows, sizes_for
-from .base import (
+from ._legacy_base import (
     Comparison,
     Experiment,
     ExperimentResult,
@@ -35,6 +34,7 @@ from .base import (
     one_thread,
     register,
 )
+from ._mnist import DEPTHS, load_samples, net_name, per_seed_rows, sizes_for
 
 
 @dataclass(frozen=True)

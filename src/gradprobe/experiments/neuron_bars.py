@@ -22,8 +22,7 @@ from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
 from ..speed import learning_speed
-from ._mnist import load_samples, net_name
-from .base import (
+from ._legacy_base import (
     Comparison,
     Experiment,
     ExperimentResult,
@@ -33,6 +32,7 @@ from .base import (
     one_thread,
     register,
 )
+from ._mnist import load_samples, net_name
 
 SIZES = (784, 30, 30, 10)
 

@@ -23,7 +23,7 @@ from ..costs import get_cost
 from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, register, unwrap
+from ._legacy_base import Comparison, Experiment, ExperimentResult, Table, Timer, register, unwrap
 
 #: (cost, output) in the order of the issue; the book's formula for each δᴸ.
 PAIRS: tuple[tuple[str, str, str], ...] = (

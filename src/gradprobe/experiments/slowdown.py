@@ -27,7 +27,7 @@ from ..book import SLOWDOWN_INITIAL_OUTPUT
 from ..errors import ConfigError
 from ..io import write_csv
 from ..nets import Network
-from .base import Comparison, Experiment, ExperimentResult, Table, Timer, register, unwrap
+from ._legacy_base import Comparison, Experiment, ExperimentResult, Table, Timer, register, unwrap
 
 #: Chapter 3, quadratic cost, η = 0.15, after 300 epochs: from (0.6, 0.9) the neuron "gives an
 #: output from the neuron of about 0.09"; from (2.0, 2.0) the book's figure ends at 0.20.

@@ -26,8 +26,7 @@ from ..io import write_csv
 from ..nets import Network
 from ..speed import learning_speed
 from ..train import Callback, TrainConfig, Trainer, TrainState
-from ._mnist import DEPTHS, load_samples, net_name, sizes_for
-from .base import (
+from ._legacy_base import (
     Comparison,
     Experiment,
     ExperimentResult,
@@ -37,6 +36,7 @@ from .base import (
     one_thread,
     register,
 )
+from ._mnist import DEPTHS, load_samples, net_name, sizes_for
 
 
 @dataclass(frozen=True)

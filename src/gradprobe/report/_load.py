@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GradprobeError
-from ..experiments.base import ORDER, SCHEMA
+from ..experiments._legacy_base import ORDER, SCHEMA
 
 # The result contract and the book's order are the experiments' (the report follows the order
 # and lists the experiments a run lacks); base.py holds no training code.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...experiments.base import Figure
+from ...experiments._legacy_base import Figure
 from .. import style
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from ...book import SIGMOID_PRIME_MAX
-from ...experiments.base import Figure
+from ...experiments._legacy_base import Figure
 from ...theory import sigmoid, sigmoid_prime
 from .. import style
 from . import save

@@ -9,8 +9,8 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from gradprobe.book import DEPTH_ACCURACY
+from gradprobe.experiments._legacy_base import Figure
 from gradprobe.experiments._mnist import net_name
-from gradprobe.experiments.base import Figure
 from gradprobe.report import style
 from gradprobe.report.plots import save
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ...experiments.base import Figure
+from ...experiments._legacy_base import Figure
 from .. import style
 from . import save
 

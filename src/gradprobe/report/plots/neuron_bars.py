@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.patches import Circle, Rectangle
 
-from gradprobe.experiments.base import Figure
+from gradprobe.experiments._legacy_base import Figure
 from gradprobe.report import style
 from gradprobe.report.plots import save
 

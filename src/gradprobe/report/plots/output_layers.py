@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...experiments.base import Figure
+from ...experiments._legacy_base import Figure
 from .. import style
 from . import save
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ...book import SLOWDOWN_INITIAL_OUTPUT
-from ...experiments.base import Figure
+from ...experiments._legacy_base import Figure
 from .. import style
 from . import save
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ...experiments.base import Figure
+from ...experiments._legacy_base import Figure
 from . import save
 from .slowdown import panels, shared_legend
 

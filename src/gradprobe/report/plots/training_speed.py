@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from gradprobe.book import TRAINING_SPEED_RATIO_4
+from gradprobe.experiments._legacy_base import Figure
 from gradprobe.experiments._mnist import net_name
-from gradprobe.experiments.base import Figure
 from gradprobe.report import style
 from gradprobe.report.plots import save
 
