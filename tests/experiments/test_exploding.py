@@ -69,8 +69,11 @@ def test_the_clipping_sentence_follows_the_runs(run: tuple[Any, Path]) -> None:
     data = run[0].data
     text = " ".join(run[0].conclusions)
     # The old sentence claimed "only at η·clip = 1e-05" although 1e-04 stays unsaturated too.
-    unsat = sorted(r["eta"] * r["clip_norm"] for r in data["runs"]
-                   if r["clip_norm"] is not None and max(r["max_abs_z"][1:]) <= SATURATED_Z)  # fmt: skip
+    unsat = sorted(
+        r["eta"] * r["clip_norm"]
+        for r in data["runs"]
+        if r["clip_norm"] is not None and max(r["max_abs_z"][1:]) <= SATURATED_Z
+    )
     assert len(unsat) == 2
     assert "{" + ", ".join(f"{v:.0e}" for v in unsat) + "} the net stays unsaturated" in text
     # Make the 1e-04 run saturate: the sentence must move it to the saturating set.

@@ -133,10 +133,16 @@ class Chain(Experiment[ChainConfig]):
             cols += [f"{name}{j + 1}" for j in range(L)]
         cols.append("ratio_b1_b3")
         rows = [
-            [config.seed + s, *data["w"][s], *data["b"][s], *data["factors"][s],
-             *data["dC_db"][s], data["ratio_b1_b3"][s]]
+            [
+                config.seed + s,
+                *data["w"][s],
+                *data["b"][s],
+                *data["factors"][s],
+                *data["dC_db"][s],
+                data["ratio_b1_b3"][s],
+            ]
             for s in range(data["chains"])
-        ]  # fmt: skip
+        ]
         write_csv(Path(out_dir) / "chain.csv", cols, rows)
 
 
@@ -317,9 +323,7 @@ def conclude(config: ChainConfig, data: dict[str, Any]) -> list[str]:
         )
     fb, pw = data["share_factors_below_quarter"], data["share_abs_w_below_1"]
     if fb >= pw:
-        more = (
-            ", and more, because σ′(zⱼ) is usually well below its maximum" if fb > pw else ""
-        )
+        more = ", and more, because σ′(zⱼ) is usually well below its maximum" if fb > pw else ""
         out.append(
             f"{100 * fb:.1f} % of the factors |wⱼσ′(zⱼ)| are below 1/4 — at least the "
             f"{100 * pw:.1f} % of weights with |wⱼ| < 1, as σ′ ≤ 1/4 implies{more}."

@@ -156,19 +156,41 @@ class Exploding(Experiment[ExplodingConfig]):
         return [
             Table(
                 title="∂C/∂bⱼ of the construction, three ways (float64)",
-                columns=["layer j", "zⱼ", "wⱼσ′(zⱼ)", "∂C/∂bⱼ (BP)", "product formula",
-                         "autograd", "∂C/∂bⱼ / ∂C/∂bⱼ₊₁"],  # fmt: skip
+                columns=[
+                    "layer j",
+                    "zⱼ",
+                    "wⱼσ′(zⱼ)",
+                    "∂C/∂bⱼ (BP)",
+                    "product formula",
+                    "autograd",
+                    "∂C/∂bⱼ / ∂C/∂bⱼ₊₁",
+                ],
                 rows=_gradient_rows(data),
             ),
             Table(
                 title=f"{config.steps} gradient steps on (x, y) = ({config.x:g}, {config.y:g}); "
                 f"saturated: some |zⱼ| > {SATURATED_Z:g}",
-                columns=["run", "‖g‖ at start", "largest step ‖Δθ‖", "max |zⱼ| after start",
-                         "final a_L", "final cost", "final ‖g‖", "outcome"],  # fmt: skip
+                columns=[
+                    "run",
+                    "‖g‖ at start",
+                    "largest step ‖Δθ‖",
+                    "max |zⱼ| after start",
+                    "final a_L",
+                    "final cost",
+                    "final ‖g‖",
+                    "outcome",
+                ],
                 rows=[
-                    [run_label(r), r["grad_norm"][0], max(r["step_norm"]),
-                     max(r["max_abs_z"][1:]), r["output"][-1], r["cost"][-1], r["grad_norm"][-1],
-                     outcome(r, data["y"])]  # fmt: skip
+                    [
+                        run_label(r),
+                        r["grad_norm"][0],
+                        max(r["step_norm"]),
+                        max(r["max_abs_z"][1:]),
+                        r["output"][-1],
+                        r["cost"][-1],
+                        r["grad_norm"][-1],
+                        outcome(r, data["y"]),
+                    ]
                     for r in data["runs"]
                 ],
             ),
@@ -178,20 +200,45 @@ class Exploding(Experiment[ExplodingConfig]):
         out = Path(out_dir)
         write_csv(
             out / "exploding_gradients.csv",
-            ["layer", "z", "w_sigma_prime", "dC_db_bp", "dC_db_product", "dC_db_autograd",
-             "ratio_to_next"],  # fmt: skip
+            [
+                "layer",
+                "z",
+                "w_sigma_prime",
+                "dC_db_bp",
+                "dC_db_product",
+                "dC_db_autograd",
+                "ratio_to_next",
+            ],
             _gradient_rows(data),
         )
         steps = config.steps
         write_csv(
             out / "exploding_steps.csv",
-            ["eta", "clip_norm", "step", "cost", "output", "max_abs_z", "param_norm",
-             "abs_dC_db1", "grad_norm", "step_norm"],  # fmt: skip
             [
-                [r["eta"], r["clip_norm"], t, r["cost"][t], r["output"][t], r["max_abs_z"][t],
-                 r["param_norm"][t], r["abs_dC_db1"][t],
-                 r["grad_norm"][t] if t < steps else None,
-                 r["step_norm"][t] if t < steps else None]  # fmt: skip
+                "eta",
+                "clip_norm",
+                "step",
+                "cost",
+                "output",
+                "max_abs_z",
+                "param_norm",
+                "abs_dC_db1",
+                "grad_norm",
+                "step_norm",
+            ],
+            [
+                [
+                    r["eta"],
+                    r["clip_norm"],
+                    t,
+                    r["cost"][t],
+                    r["output"][t],
+                    r["max_abs_z"][t],
+                    r["param_norm"][t],
+                    r["abs_dC_db1"][t],
+                    r["grad_norm"][t] if t < steps else None,
+                    r["step_norm"][t] if t < steps else None,
+                ]
                 for r in data["runs"]
                 for t in range(steps + 1)
             ],
@@ -201,9 +248,15 @@ class Exploding(Experiment[ExplodingConfig]):
 def _gradient_rows(data: dict[str, Any]) -> list[list[Any]]:
     L = data["depth"]
     return [
-        [j + 1, data["z"][j], data["factors"][j], data["bias_gradients"][j],
-         data["bias_gradients_product"][j], data["bias_gradients_autograd"][j],
-         data["ratios"][j] if j < L - 1 else None]  # fmt: skip
+        [
+            j + 1,
+            data["z"][j],
+            data["factors"][j],
+            data["bias_gradients"][j],
+            data["bias_gradients_product"][j],
+            data["bias_gradients_autograd"][j],
+            data["ratios"][j] if j < L - 1 else None,
+        ]
         for j in range(L)
     ]
 

@@ -88,12 +88,21 @@ class OutputLayers(Experiment[OutputLayersConfig]):
         for i, (cost, output, formula) in enumerate(PAIRS):
             ctx.progress(f"δᴸ of {cost} + {output}, {config.samples} samples", i, len(PAIRS) + 1)
             pairs.append(
-                {"cost": cost, "output": output, "book_formula": formula,
-                 **check_pair(config, cost, output)}  # fmt: skip
+                {
+                    "cost": cost,
+                    "output": output,
+                    "book_formula": formula,
+                    **check_pair(config, cost, output),
+                }
             )
         ctx.progress("saturation line", len(PAIRS), len(PAIRS) + 1)
-        return {"pairs": pairs, "saturation": saturation_curve(), "samples": config.samples,
-                "n_out": config.n_out, "z_std": config.z_std}  # fmt: skip
+        return {
+            "pairs": pairs,
+            "saturation": saturation_curve(),
+            "samples": config.samples,
+            "n_out": config.n_out,
+            "z_std": config.z_std,
+        }
 
     def compare(self, config: OutputLayersConfig, data: dict[str, Any]) -> list[Comparison]:
         rows = []
@@ -130,16 +139,29 @@ class OutputLayers(Experiment[OutputLayersConfig]):
         return [
             Table(
                 title="Largest |δᴸ(autograd) − formula| over random zᴸ and one-hot y (float64)",
-                columns=["cost + output", "book's δᴸ", "vs the book's δᴸ", "vs a − y",
-                         "vs engine BP1", "∂C/∂bᴸ: engine BP vs autograd"],  # fmt: skip
+                columns=[
+                    "cost + output",
+                    "book's δᴸ",
+                    "vs the book's δᴸ",
+                    "vs a − y",
+                    "vs engine BP1",
+                    "∂C/∂bᴸ: engine BP vs autograd",
+                ],
                 rows=_pair_rows(data),
             ),
             Table(
                 title="One sigmoid output, target 0: |δᴸ| by autograd at the slowdown starts",
                 columns=["zᴸ", "a = σ(zᴸ)", "quadratic |δᴸ|", "cross-entropy |δᴸ|", "ratio"],
-                rows=[[m["z"], m["a"], m["quadratic"], m["cross_entropy"],
-                       m["cross_entropy"] / m["quadratic"]]  # fmt: skip
-                      for m in data["saturation"]["marks"]],
+                rows=[
+                    [
+                        m["z"],
+                        m["a"],
+                        m["quadratic"],
+                        m["cross_entropy"],
+                        m["cross_entropy"] / m["quadratic"],
+                    ]
+                    for m in data["saturation"]["marks"]
+                ],
             ),
         ]
 
@@ -147,8 +169,14 @@ class OutputLayers(Experiment[OutputLayersConfig]):
         out = Path(out_dir)
         write_csv(
             out / "output_layers.csv",
-            ["pair", "book_formula", "max_dev_book_formula", "max_dev_a_minus_y",
-             "max_dev_engine_bp1", "max_dev_network_backprop"],  # fmt: skip
+            [
+                "pair",
+                "book_formula",
+                "max_dev_book_formula",
+                "max_dev_a_minus_y",
+                "max_dev_engine_bp1",
+                "max_dev_network_backprop",
+            ],
             _pair_rows(data),
         )
         c = data["saturation"]
@@ -161,8 +189,14 @@ class OutputLayers(Experiment[OutputLayersConfig]):
 
 def _pair_rows(data: dict[str, Any]) -> list[list[Any]]:
     return [
-        [f"{p['cost']} + {p['output']}", p["book_formula"], p["vs_book_formula"],
-         p["vs_a_minus_y"], p["vs_engine_bp1"], p["vs_network_bp"]]  # fmt: skip
+        [
+            f"{p['cost']} + {p['output']}",
+            p["book_formula"],
+            p["vs_book_formula"],
+            p["vs_a_minus_y"],
+            p["vs_engine_bp1"],
+            p["vs_network_bp"],
+        ]
         for p in data["pairs"]
     ]
 
@@ -243,12 +277,22 @@ def saturation_curve() -> dict[str, Any]:
     fit = zz >= FIT_FROM
     slope = float(np.polyfit(zz[fit], np.log(c[fit] / q[fit]), 1)[0])
     marks = [
-        {"z": float(z[P + i, 0]), "a": float(torch.sigmoid(z[P + i, 0])),
-         "quadratic": float(quad[P + i]), "cross_entropy": float(ce[P + i])}  # fmt: skip
+        {
+            "z": float(z[P + i, 0]),
+            "a": float(torch.sigmoid(z[P + i, 0])),
+            "quadratic": float(quad[P + i]),
+            "cross_entropy": float(ce[P + i]),
+        }
         for i in range(len(MARKS))
     ]
-    return {"z": zz, "quadratic": q, "cross_entropy": c, "marks": marks, "log_ratio_slope": slope,
-            "fit_from": FIT_FROM}  # fmt: skip
+    return {
+        "z": zz,
+        "quadratic": q,
+        "cross_entropy": c,
+        "marks": marks,
+        "log_ratio_slope": slope,
+        "fit_from": FIT_FROM,
+    }
 
 
 # -- concluding ---------------------------------------------------------------------------------
@@ -275,7 +319,9 @@ def conclude(data: dict[str, Any]) -> list[str]:
     else:
         out.append(
             f"{head}, autograd's δᴸ differs from the book's formula for "
-            + ", ".join(f"{p['cost']} + {p['output']} (by {p['vs_book_formula']:.2g})" for p in wrong)
+            + ", ".join(
+                f"{p['cost']} + {p['output']} (by {p['vs_book_formula']:.2g})" for p in wrong
+            )
             + ": the engine's cost or output function is not the book's."
         )
     for p in bad:

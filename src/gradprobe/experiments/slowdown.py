@@ -126,9 +126,14 @@ class Slowdown(Experiment[SlowdownConfig]):
             Table(
                 title=f"{data['epochs']} epochs of gradient descent on x = {data['x']:g}, "
                 f"y = {data['y']:g} (empty: not reached)",
-                columns=["start (w, b)", "cost, η", "initial output", "final output",
-                         f"epochs to output < {OUTPUT_THRESHOLD:g}",
-                         "epochs to half the initial cost"],  # fmt: skip
+                columns=[
+                    "start (w, b)",
+                    "cost, η",
+                    "initial output",
+                    "final output",
+                    f"epochs to output < {OUTPUT_THRESHOLD:g}",
+                    "epochs to half the initial cost",
+                ],
                 rows=_summary_rows(data["runs"]),
             )
         ]
@@ -146,16 +151,28 @@ class Slowdown(Experiment[SlowdownConfig]):
         )
         write_csv(
             out / "slowdown_summary.csv",
-            ["start", "run", "initial_output", "final_output",
-             f"epochs_to_output_below_{OUTPUT_THRESHOLD:g}", "epochs_to_half_cost"],  # fmt: skip
+            [
+                "start",
+                "run",
+                "initial_output",
+                "final_output",
+                f"epochs_to_output_below_{OUTPUT_THRESHOLD:g}",
+                "epochs_to_half_cost",
+            ],
             _summary_rows(data["runs"]),
         )
 
 
 def _summary_rows(runs: list[dict[str, Any]]) -> list[list[Any]]:
     return [
-        [_start((r["w0"], r["b0"])), run_label(r), r["output"][0], r["output"][-1],
-         r["epochs_to_output_below"], r["epochs_to_half_cost"]]  # fmt: skip
+        [
+            _start((r["w0"], r["b0"])),
+            run_label(r),
+            r["output"][0],
+            r["output"][-1],
+            r["epochs_to_output_below"],
+            r["epochs_to_half_cost"],
+        ]
         for r in runs
     ]
 
@@ -336,8 +353,9 @@ def conclude(data: dict[str, Any]) -> list[str]:
         if abs(a - SLOWDOWN_FINAL_OUTPUT_QUADRATIC) <= SLOWDOWN_PRINTED_HALF_UNIT:
             out.append(
                 f"Quadratic cost, η = {q['eta']:g}, from {_start(GOOD)}: the output falls from "
-                f"{q['output'][0]:.4f} to {a:.4f} in {n} epochs ({q['output_after_extra_update']:.4f}"
-                f" after {n + 1} updates), the book's “about 0.09”."
+                f"{q['output'][0]:.4f} to {a:.4f} in {n} epochs "
+                f"({q['output_after_extra_update']:.4f} after {n + 1} updates), the book's "
+                "“about 0.09”."
             )
         else:
             out.append(
@@ -354,10 +372,11 @@ def conclude(data: dict[str, Any]) -> list[str]:
             f"(w, b) moves {first:.3f} in the first {P} epochs against {then:.3f} in the next "
             f"{P}, and {fast:.3f} in the first {P} from {_start(GOOD)}"
         )
+        a0 = bad["output"][0]
         if first < PLATEAU_FRACTION * then and first < PLATEAU_FRACTION * fast:
             out.append(
-                f"As the book says, from {_start(BAD)} (output {bad['output'][0]:.4f}, σ′(z) = "
-                f"{bad['output'][0] * (1 - bad['output'][0]):.4f}) learning starts slowly: {detail}."
+                f"As the book says, from {_start(BAD)} (output {a0:.4f}, σ′(z) = "
+                f"{a0 * (1 - a0):.4f}) learning starts slowly: {detail}."
             )
         else:
             out.append(
@@ -390,8 +409,12 @@ def conclude(data: dict[str, Any]) -> list[str]:
             f"quadratic cost, in {_epochs(cg, n)} and {_epochs(cb, n)} with cross-entropy: "
             f"{verdict}."
         )
-    ce_small = [r for r in runs if r["cost"] == "cross-entropy" and r["eta"] == min(
-        x["eta"] for x in runs if x["cost"] == "cross-entropy")]  # fmt: skip
+    ce_small = [
+        r
+        for r in runs
+        if r["cost"] == "cross-entropy"
+        and r["eta"] == min(x["eta"] for x in runs if x["cost"] == "cross-entropy")
+    ]
     sg = next((r for r in ce_small if (r["w0"], r["b0"]) == GOOD), None)
     sb = next((r for r in ce_small if (r["w0"], r["b0"]) == BAD), None)
     if sg is not None and sb is not None:

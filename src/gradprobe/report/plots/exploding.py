@@ -34,11 +34,26 @@ def _gradients(d: dict[str, Any]) -> Drawn:
     fig, ax = style.subplots(figsize=(6.4, 4.0))
     ax.bar(j, g, color=style.OURS, width=0.6, label="ours: |∂C/∂bⱼ| by backpropagation")
     expected = g[-1] * factor ** (L - j)
-    ax.plot(j, expected, color=style.GREY, ls="--", marker="D",
-            label=f"w·σ′(0) = {factor:g}× per layer towards the input")  # fmt: skip
+    ax.plot(
+        j,
+        expected,
+        color=style.GREY,
+        ls="--",
+        marker="D",
+        label=f"w·σ′(0) = {factor:g}× per layer towards the input",
+    )
     for jj, v in zip(j, g):
-        ax.annotate(f"{v:.4g}", (jj, v), xytext=(0, -5), textcoords="offset points",
-                    ha="center", va="top", fontsize=9.5, color="white", weight="bold")  # fmt: skip
+        ax.annotate(
+            f"{v:.4g}",
+            (jj, v),
+            xytext=(0, -5),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=9.5,
+            color="white",
+            weight="bold",
+        )
     ax.set_yscale("log")
     ax.set_ylim(g.min() / 4, g.max() * 6)
     ax.set_xticks(j)
@@ -73,9 +88,15 @@ def _steps(runs: list[dict[str, Any]], target: float) -> Drawn:
         zero = zero or bool(np.any(raw == 0))
         ax2.plot(np.arange(raw.size), np.maximum(raw, 1e-30), **kw)
     if zero:
-        ax2.annotate("exactly 0: σ′ = 0 in float64 (drawn at 10⁻³⁰)", (SHOWN / 2, 1e-30),
-                     xytext=(0, 8), textcoords="offset points", ha="center", fontsize=9,
-                     color="#374151")  # fmt: skip
+        ax2.annotate(
+            "exactly 0: σ′ = 0 in float64 (drawn at 10⁻³⁰)",
+            (SHOWN / 2, 1e-30),
+            xytext=(0, 8),
+            textcoords="offset points",
+            ha="center",
+            fontsize=9,
+            color="#374151",
+        )
     ax1.axhline(target, color=style.GREY, lw=1.2, ls="--", label=f"target y = {target:g}")
     ax1.set_xlabel("gradient step")
     ax1.set_ylabel("output a_L")

@@ -24,9 +24,15 @@ def draw(result: Result) -> list[Drawn]:
         label = "slowdown starts, z = w + b" if i == 0 else None
         ax.axvline(m["z"], color=style.GREY, lw=1.2, ls=":", label=label)
         ratio = m["cross_entropy"] / m["quadratic"]
-        ax.annotate(f"z = {m['z']:g}: {ratio:.0f}×", (m["z"], 2.2), ha="center", va="bottom",
-                    fontsize=9, color="#4b5563",
-                    bbox={"fc": "white", "ec": "none", "pad": 1})  # fmt: skip
+        ax.annotate(
+            f"z = {m['z']:g}: {ratio:.0f}× apart",
+            (m["z"], 2.2),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            color="#4b5563",
+            bbox={"fc": "white", "ec": "none", "pad": 1},
+        )
     ax.set_yscale("log")
     ax.set_ylim(max(float(np.nanmin(quad)) / 3, 1e-12), 6)
     ax.set_xlabel("weighted input zᴸ of the output (target y = 0)")

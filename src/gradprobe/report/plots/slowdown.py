@@ -22,7 +22,11 @@ def run_style(r: dict[str, Any]) -> dict[str, Any]:
     """Colour by cost, dashes for the book's small cross-entropy η."""
     colour = style.PALETTE[0] if r["cost"] == "quadratic" else style.PALETTE[2]
     dashed = r["cost"] != "quadratic" and r["eta"] < 0.1
-    return {"color": colour, "ls": "--" if dashed else "-", "label": f"{r['cost']}, η = {r['eta']:g}"}
+    return {
+        "color": colour,
+        "ls": "--" if dashed else "-",
+        "label": f"{r['cost']}, η = {r['eta']:g}",
+    }
 
 
 def _starts(runs: list[dict[str, Any]]) -> list[tuple[float, float]]:
@@ -53,8 +57,7 @@ def _legend(fig: Any, axes: Any) -> None:
     for ax in axes:
         for h, label in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(label, h)
-    fig.legend(list(seen.values()), list(seen), loc="outside lower center",
-               ncols=min(len(seen), 4))  # fmt: skip
+    fig.legend(list(seen.values()), list(seen), loc="outside lower center", ncols=min(len(seen), 4))
 
 
 def draw(result: Result) -> list[Drawn]:
@@ -76,8 +79,14 @@ def draw(result: Result) -> list[Drawn]:
         if xs:
             ax.plot(xs, ys, **style.BOOK_MARKER, label="printed in the book")
             for x, y in zip(xs, ys):
-                ax.annotate(f"{y:.2f}", (x, y), xytext=(7, 5), textcoords="offset points",
-                            color=style.BOOK, fontsize=9.5)  # fmt: skip
+                ax.annotate(
+                    f"{y:.2f}",
+                    (x, y),
+                    xytext=(7, 5),
+                    textcoords="offset points",
+                    color=style.BOOK,
+                    fontsize=9.5,
+                )
         ax.set_ylim(-0.02, 1.04)
     _legend(fig, axes)
     out = Drawn(
