@@ -80,7 +80,7 @@ class Exploding(Experiment[ExplodingConfig]):
     order = 60
     Config = ExplodingConfig
     quick_note = """30 gradient steps instead of 100; the exact gradients and their checks are
-    the same as in a full run. Takes well under a second."""
+    the same as in a full run. Takes seconds."""
 
     def quick_config(self) -> ExplodingConfig:
         return ExplodingConfig(steps=30, quick=True)

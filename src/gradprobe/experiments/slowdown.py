@@ -87,7 +87,7 @@ class Slowdown(Experiment[SlowdownConfig]):
     order = 110
     Config = SlowdownConfig
     quick_note = """Quick mode is the full experiment: the book's 300 epochs of one neuron take
-    well under a second, so every comparison is the same as in a full run."""
+    a few seconds, so every comparison is the same as in a full run."""
 
     def quick_config(self) -> SlowdownConfig:
         return SlowdownConfig(quick=True)

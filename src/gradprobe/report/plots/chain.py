@@ -40,7 +40,7 @@ def _sigmoid(curve: dict[str, list[float]]) -> Drawn:
     ax.axhline(0.25, color=style.GREY, lw=1.2, ls="--", label="1/4")
     ax.plot([z[peak]], [prime[peak]], color=style.PALETTE[2], marker="o", ls="none")
     ax.annotate(
-        f"max σ′ = σ′({z[peak]:g}) = {prime[peak]:g}",
+        f"max σ′ = σ′({z[peak]:.3g}) = {prime[peak]:.4g}",
         (z[peak], prime[peak]),
         xytext=(1.2, 0.36),
         arrowprops={"arrowstyle": "->", "color": "#374151"},
