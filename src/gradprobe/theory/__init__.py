@@ -33,7 +33,9 @@ from .depth import (
 )
 from .isometry import (
     JacobianMoments,
+    critical_sigma_w2,
     fuss_catalan_density,
+    fuss_catalan_moment,
     jacobian_moments,
     jacobian_singular_values,
 )
@@ -48,6 +50,7 @@ from .meanfield import (
     length_map,
     length_slope,
     mean_field,
+    phase_grid,
     phase_of,
 )
 from .phi import NAMES as ACTIVATIONS
@@ -116,7 +119,9 @@ __all__ = [
     "expect2",
     "expect_error",
     "fixed_point",
+    "critical_sigma_w2",
     "fuss_catalan_density",
+    "fuss_catalan_moment",
     "get_phi",
     "jacobian_moments",
     "jacobian_singular_values",
@@ -124,6 +129,7 @@ __all__ = [
     "length_map",
     "length_slope",
     "mean_field",
+    "phase_grid",
     "phase_of",
     "predicted_speed_ratios",
     "predicted_speeds",

@@ -49,7 +49,7 @@ def _sizes(sizes: Sequence[int]) -> tuple[int, ...]:
 
 def layer_variances(
     sizes: Sequence[int], init: str = "default", *, gain: float = 1.0,
-    sigma_b2: float | None = None,
+    sigma_w2: float | None = None, sigma_b2: float | None = None,
 ) -> list[tuple[float, float]]:  # fmt: skip
     """(σ_w², σ_b²) of layers l = 1 … L, with σ_w² = n_in·Var(wˡᵢⱼ) (what the length map uses):
 
@@ -59,7 +59,7 @@ def layer_variances(
     he          w ~ N(0, 2/n_in), b = 0                      → (2, 0)
     orthogonal  w = gain·(rows orthonormal), b ~ N(0, 1)     → (gain²·min(1, n_in/n_out), 1)
 
-    ``sigma_b2`` overrides every layer's bias variance.
+    ``sigma_w2`` / ``sigma_b2`` override every layer's weight / bias variance.
     """
     s = _sizes(sizes)
     if init not in INITS:
@@ -73,6 +73,8 @@ def layer_variances(
             "he": (2.0, 0.0),
             "orthogonal": (gain**2 * min(1.0, n_in / n_out), 1.0),
         }[init]
+        if sigma_w2 is not None:
+            sw2 = float(sigma_w2)
         out.append((sw2, sb2 if sigma_b2 is None else float(sigma_b2)))
     return out
 
@@ -191,6 +193,7 @@ def predicted_speeds(
     cost: str = "cross-entropy",
     output: str = "sigmoid",
     gain: float = 1.0,
+    sigma_w2: float | None = None,
     sigma_b2: float | None = None,
     nodes: int = 4,
 ) -> SpeedPrediction:
@@ -198,7 +201,7 @@ def predicted_speeds(
     docstring). Give the data as ``inputs`` (`Inputs.from_data`) or as its second moment
     ``q0`` = mean ‖x‖²/n₀ (with every pair of inputs at correlation ``c0``; c0 = 1 treats all
     inputs as one, giving the per-example prediction). For MNIST's first 1000 training images
-    q0 ≈ 0.100."""
+    q0 ≈ 0.107. ``sigma_w2``/``sigma_b2`` override the init's variances in every layer."""
     s = _sizes(sizes)
     if len(s) < 3:
         raise ConfigError(f"sizes {list(s)} have no hidden layer")
@@ -208,7 +211,7 @@ def predicted_speeds(
             raise ConfigError("give the data: inputs=Inputs.from_data(x, labels) or q0=…")
         inputs = Inputs.homogeneous(q0, c0, n_classes=s[-1])
     f1, f0 = _delta_fns(cost, output)
-    layers = layer_variances(s, init, gain=gain, sigma_b2=sigma_b2)
+    layers = layer_variances(s, init, gain=gain, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
     L = len(layers)
     # forward: diagonal of the images, and both ends + cross term of each pair
     sw2, sb2 = layers[0]

@@ -211,3 +211,21 @@ def mean_field(activation: str | Phi = "sigmoid", sigma_w2: float = 1.0, sigma_b
         xi_grad=_depth(c1),
         diverges=diverges,
     )
+
+
+def phase_grid(activation: str | Phi, sigma_w2: Any, sigma_b2: Any, *, iterations: int = 80,
+               n: int = 4) -> dict[str, list[list[float]]]:  # fmt: skip
+    """χ₁ and q* on the grid ``sigma_w2`` [A] × ``sigma_b2`` [B] (rows: σ_b², columns: σ_w²),
+    by ``iterations`` vectorised steps of the length map from q = 1 (close to but not exactly
+    converged where χ ≈ 1; q capped at `Q_MAX`). Returns plain lists for a result's data:
+    ``sigma_w2`` [A], ``sigma_b2`` [B], ``chi1`` [B][A], ``q_star`` [B][A]."""
+    p = get_phi(activation)
+    sw = np.asarray(sigma_w2, dtype=np.float64)
+    sb = np.asarray(sigma_b2, dtype=np.float64)
+    W, B = np.meshgrid(sw, sb)
+    q = np.ones_like(W)
+    for _ in range(iterations):
+        q = np.minimum(W * gq.expect(lambda h: p.f(h) ** 2, q, n) + B, Q_MAX)
+    c1 = W * gq.expect(lambda h: p.df(h) ** 2, q, n)
+    return {"sigma_w2": sw.tolist(), "sigma_b2": sb.tolist(), "chi1": c1.tolist(),
+            "q_star": q.tolist()}  # fmt: skip
