@@ -130,7 +130,9 @@ def test_bad_input() -> None:
 def test_user_supplied_activation_matches_builtin() -> None:
     mine = theory.Phi("my-tanh", np.tanh, lambda x: 1 / np.cosh(x) ** 2)
     a, b = theory.mean_field(mine, 1.5, 0.3), theory.mean_field("tanh", 1.5, 0.3)
-    assert a.q_star == pytest.approx(b.q_star, rel=1e-9) and a.chi1 == pytest.approx(b.chi1, rel=1e-9)
+    assert a.q_star == pytest.approx(b.q_star, rel=1e-9) and a.chi1 == pytest.approx(
+        b.chi1, rel=1e-9
+    )
 
 
 def test_no_torch_import_at_module_level() -> None:

@@ -64,7 +64,9 @@ def test_two_dimensional_limits() -> None:
     """c = 0 factorises; c = 1 is the one-dimensional E[f g]."""
     s = lambda u: 1 / (1 + np.exp(-u))  # noqa: E731
     for q in (0.2, 3.0, 40.0):
-        np.testing.assert_allclose(gq.expect2(s, np.tanh, q, q, 0.0),
-                                   gq.expect(s, q) * gq.expect(np.tanh, q), atol=1e-10)
-        np.testing.assert_allclose(gq.expect2(s, np.tanh, q, q, 1.0),
-                                   gq.expect(lambda h: s(h) * np.tanh(h), q), atol=1e-10)
+        np.testing.assert_allclose(
+            gq.expect2(s, np.tanh, q, q, 0.0), gq.expect(s, q) * gq.expect(np.tanh, q), atol=1e-10
+        )
+        np.testing.assert_allclose(
+            gq.expect2(s, np.tanh, q, q, 1.0), gq.expect(lambda h: s(h) * np.tanh(h), q), atol=1e-10
+        )

@@ -40,13 +40,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sigma-b2", type=c.nonneg_float, default=1.0,
                    help="σ_b² = Var(b) (default 1: network2's N(0, 1))")  # fmt: skip
     p.add_argument("--depth", type=c.positive_int, default=4,
-                   help="hidden layers of the 784-30-…-30-10 net to predict (default 4)")  # fmt: skip
+                   help="hidden layers of 784-30-…-30-10 to predict (default 4)")  # fmt: skip
     p.add_argument("--width", type=c.positive_int, default=30, help="hidden width (default 30)")
     p.add_argument("--q0", type=c.nonneg_float, default=None,
                    help="mean ‖x‖²/n_in of the data instead of the bundled images' "
                         "(then all inputs are treated as one: per-example ratios)")  # fmt: skip
-    p.add_argument("--plot", metavar="FILE", default=None,
-                   help="write the phase diagram with this point marked (.png or .svg)")
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        default=None,
+        help="write the phase diagram with this point marked (.png or .svg)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -126,8 +130,8 @@ def _plot(mf: Any, path: Path) -> None:
     from ..report.plots.mean_field import phase_axes
 
     hi = 300.0 if mf.activation == "sigmoid" else 6.0
-    sw = np.geomspace(min(hi / 100, mf.sigma_w2 / 2), max(hi, 2 * mf.sigma_w2), 36)
-    sb = np.linspace(0.0, max(2.0, 1.5 * mf.sigma_b2), 24)
+    sw = np.geomspace(min(hi / 100, mf.sigma_w2 / 2), max(hi, 2 * mf.sigma_w2), 24)
+    sb = np.linspace(0.0, max(2.0, 1.5 * mf.sigma_b2), 16)
     grid = theory.phase_grid(mf.activation, sw, sb)
     with style.styled():
         fig, ax = style.subplots(figsize=(5.6, 4.4))

@@ -145,7 +145,7 @@ class MeanFieldExperiment(Experiment[MeanFieldConfig]):
             "tanh": theory.phase_grid("tanh", np.geomspace(0.1, 8, config.grid), sb),
             "relu": theory.phase_grid("relu", np.geomspace(0.1, 8, config.grid), sb),
         }
-        iso = []
+        iso: list[dict[str, Any]] = []
         for act, sw2, sb2 in SPECTRA:
             ctx.progress(f"Jacobian: {act}", len(iso), len(SPECTRA))
             w2 = theory.critical_sigma_w2(act, sb2) if sw2 is None else sw2
@@ -153,13 +153,21 @@ class MeanFieldExperiment(Experiment[MeanFieldConfig]):
                                      "singular_values": {}, "theory": {}}  # fmt: skip
             for weights in ("gaussian", "orthogonal"):
                 sv = theory.jacobian_singular_values(
-                    act, w2, sb2, config.iso_depth, width=config.iso_width, weights=weights,
-                    seeds=config.iso_seeds, seed=config.seed)
+                    act,
+                    w2,
+                    sb2,
+                    config.iso_depth,
+                    width=config.iso_width,
+                    weights=weights,
+                    seeds=config.iso_seeds,
+                    seed=config.seed,
+                )
                 lam = sv**2
                 entry["singular_values"][weights] = sv.tolist()
                 entry["measured_spread_" + weights] = float(lam.var() / lam.mean() ** 2)
                 entry["theory"][weights] = theory.jacobian_moments(
-                    act, w2, sb2, config.iso_depth, weights).to_dict()
+                    act, w2, sb2, config.iso_depth, weights
+                ).to_dict()
             iso.append(entry)
         network2 = theory.mean_field("sigmoid", 1.0, 1.0).to_dict()
         return {"sizes": list(SIZES), "q0": inputs.q0, "c0": inputs.c0, "pairs": pairs,
@@ -189,8 +197,10 @@ class MeanFieldExperiment(Experiment[MeanFieldConfig]):
         ]
         for c in comparisons:
             if c.verdict == "disagrees":
-                out.append(f"Outside the band: {c.quantity}: predicted {c.reference:.3f}, "
-                           f"measured median {c.ours:.3f} [{c.low:.3f}, {c.high:.3f}].")  # fmt: skip
+                out.append(
+                    f"Outside the band: {c.quantity}: predicted {c.reference:.3f}, "
+                    f"measured median {c.ours:.3f} [{c.low:.3f}, {c.high:.3f}]."
+                )
         for e in data["isometry"]:
             g, o = e["theory"]["gaussian"], e["theory"]["orthogonal"]
             out.append(

@@ -59,18 +59,40 @@ from .quadrature import STATED_ABS_ERROR, expect, expect2, expect_error
 
 if TYPE_CHECKING:  # for type checkers; at run time they load lazily (torch) via __getattr__
     from ._chain import (
-        F64,
-        P_ABS_W_BELOW_1,
-        chain_factors,
-        chain_forward,
-        chain_gradient,
-        cost_derivative,
-        exploding_biases,
-        factor_below_probability,
-        neuron_gradient,
-        output_delta,
-        sigmoid,
-        sigmoid_prime,
+        F64 as F64,
+    )
+    from ._chain import (
+        P_ABS_W_BELOW_1 as P_ABS_W_BELOW_1,
+    )
+    from ._chain import (
+        chain_factors as chain_factors,
+    )
+    from ._chain import (
+        chain_forward as chain_forward,
+    )
+    from ._chain import (
+        chain_gradient as chain_gradient,
+    )
+    from ._chain import (
+        cost_derivative as cost_derivative,
+    )
+    from ._chain import (
+        exploding_biases as exploding_biases,
+    )
+    from ._chain import (
+        factor_below_probability as factor_below_probability,
+    )
+    from ._chain import (
+        neuron_gradient as neuron_gradient,
+    )
+    from ._chain import (
+        output_delta as output_delta,
+    )
+    from ._chain import (
+        sigmoid as sigmoid,
+    )
+    from ._chain import (
+        sigmoid_prime as sigmoid_prime,
     )
 
 _CHAIN = (

@@ -21,6 +21,7 @@ is what `simulate_speeds` (an independent NumPy network, many seeds) measures.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ def layer_variances(
     if init not in INITS:
         raise ConfigError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
     out = []
-    for n_in, n_out in zip(s[:-1], s[1:]):
+    for n_in, n_out in itertools.pairwise(s):
         sw2, sb2 = {
             "default": (1.0, 1.0),
             "large": (float(n_in), 1.0),
@@ -286,7 +287,7 @@ def draw_weights(sizes: Sequence[int], init: str, rng: np.random.Generator, *,
     s = _sizes(sizes)
     out = []
     for (n_in, n_out), (sw2, sb2) in zip(
-        zip(s[:-1], s[1:]), layer_variances(s, init, gain=gain, sigma_b2=sigma_b2)
+        itertools.pairwise(s), layer_variances(s, init, gain=gain, sigma_b2=sigma_b2)
     ):
         if init == "orthogonal":
             w = gain * _orthogonal(rng, n_out, n_in)

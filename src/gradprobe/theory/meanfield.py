@@ -1,7 +1,7 @@
 """Mean-field signal propagation through a wide random network (one σ_w², σ_b² for every layer).
 
-For a layer hˡ = Wˡ φ(hˡ⁻¹) + bˡ with Wˡᵢⱼ ~ N(0, σ_w²/n_{l−1}) and bˡᵢ ~ N(0, σ_b²), in the limit of
-wide layers (Poole et al. 2016; Schoenholz et al. 2017), with h ~ N(0, q):
+For a layer hˡ = Wˡ φ(hˡ⁻¹) + bˡ with Wˡᵢⱼ ~ N(0, σ_w²/n_{l−1}) and bˡᵢ ~ N(0, σ_b²), in the
+limit of wide layers (Poole et al. 2016; Schoenholz et al. 2017), with h ~ N(0, q):
 
 * length map      qˡ = σ_w² E[φ(h)²] + σ_b², h ~ N(0, qˡ⁻¹); its attracting fixed point q*.
   (The first layer instead has q¹ = σ_w²·‖x‖²/n_in + σ_b² from the data: see `depth`.)
@@ -133,7 +133,7 @@ def correlation_fixed_point(activation: str | Phi, sigma_w2: float, sigma_b2: fl
 
 
 def phase_of(chi1: float, tol: float = CRITICAL_TOL) -> str:
-    """"ordered" (χ₁ < 1 − tol), "chaotic" (χ₁ > 1 + tol) or "critical"."""
+    """ "ordered" (χ₁ < 1 − tol), "chaotic" (χ₁ > 1 + tol) or "critical"."""
     if chi1 < 1 - tol:
         return "ordered"
     if chi1 > 1 + tol:

@@ -12,8 +12,8 @@ bend of σ) at |h| ≲ a few, i.e. at |z| ≲ a few/√q, which a fixed Hermite 
 q ≫ 1 (with 100 Hermite nodes E[tanh′(h)²] at q = 10 is off by 4e-3). So the panels are:
 16 of equal width on |z| ≤ a = min(12/√q, 6) (width ≤ 1.5 in h) and 6 on each side outside,
 with a panel edge at the feature (h = 0), which makes piecewise-polynomial integrands (ReLU)
-exact. In two dimensions (``NODES2 = 6`` per panel), u₂ = √q₂ (c z₁ + √(1 − c²) z₂) and the inner rule over z₂ is centred on
-the point where u₂ = 0, for every outer node z₁.
+exact. In two dimensions (``NODES2 = 6`` per panel), u₂ = √q₂ (c z₁ + √(1 − c²) z₂) and the
+inner rule over z₂ is centred on the point where u₂ = 0, for every outer node z₁.
 
 Accuracy (stated, tested in tests/theory/test_quadrature.py): with ``NODES = 8`` per panel,
 every built-in activation's E[φ(h)²], E[φ′(h)²] and E[h φ(h) φ′(h)] for q ∈ [1e-4, 1e4] lies
