@@ -50,13 +50,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "with 'all', applied to every experiment that has seeds")  # fmt: skip
     p.add_argument("--quick", action="store_true",
                    help="reduced settings on the bundled data: seconds, not minutes")  # fmt: skip
-    p.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
+    p.add_argument("--out", type=_folder, default=Path("results"), metavar="DIR",
                    help="each experiment writes DIR/NAME (default: results)")  # fmt: skip
     p.add_argument("--threads", type=c.positive_int, default=None, metavar="N",
                    help="torch intra-op threads while an experiment runs "
                         "(default: the experiments' policy, 1)")  # fmt: skip
     c.add_data_option(p, bundled_default=False)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+def _folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("--out is empty; name a folder")
+    return Path(text).expanduser()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
     experiments = [get_experiment(n) for n in todo]  # unknown names fail before any work
     configs = [_config(e, args, several=everything) for e in experiments]
     out_root: Path = args.out
-    if not str(out_root).strip():
-        raise ConfigError("--out is empty; name a folder")
     if out_root.exists() and not out_root.is_dir():
         raise ConfigError(f"--out {out_root} exists and is not a folder")
     report_file = report_path(out_root, None)
@@ -90,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     from ..report.figures import draw_figures
 
     out = Console(soft_wrap=False)
+    if not out.is_terminal:
+        out = Console(soft_wrap=False, width=140)  # logs: whole rows, not 80-column folds
     done: dict[str, dict[str, Any]] = {}
     comparisons: list[Any] = []
     drawn: dict[str, Any] = {}

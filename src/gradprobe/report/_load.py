@@ -76,6 +76,8 @@ def scan(results_dir: str | Path) -> tuple[list[Loaded], list[str]]:
             result = read_result(path)
         except (ResultError, ValueError, TypeError, OverflowError, RecursionError) as e:
             message = str(e).replace(str(path), rel)
+            for prefix in (f"{rel}: ", f"{rel} "):  # the line names the file once
+                message = message.removeprefix(prefix)
             warnings.append(one_line(f"{rel} is invalid and not reported: {message}"))
             continue
         if result.name in seen:
