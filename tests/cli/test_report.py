@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from report.toy_experiment import make_result
 
 from gradprobe.cli.main import build_parser, main
+from report.toy_experiment import make_result
 
 
 @pytest.fixture

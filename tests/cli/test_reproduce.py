@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report.toy_experiment import NAME, Toy, ToyConfig, install, make_result
 
 import gradprobe.experiments as experiments
 from gradprobe.cli.main import build_parser, main
 from gradprobe.experiments import base
 from gradprobe.progress import PlainProgress, progress_display
+from report.toy_experiment import NAME, Toy, ToyConfig, install, make_result
 
 
 @pytest.fixture
@@ -93,8 +93,14 @@ def test_json_for_one_experiment(
     assert doc["experiment"] == NAME and doc["report"] is None and doc["warnings"] == []
     assert doc["result"]["schema"] == "gradprobe.result/2" and doc["result"]["order"] == 5.0
     assert doc["result"]["config"] == {"seeds": 5, "quick": True, "centre": 0.5}
-    assert doc["figures"] == [{"stem": "toy-curve", "caption": "The toy's curve, drawn from "
-                               "result.data.", "png": "toy-curve.png", "svg": "toy-curve.svg"}]
+    assert doc["figures"] == [
+        {
+            "stem": "toy-curve",
+            "caption": "The toy's curve, drawn from result.data.",
+            "png": "toy-curve.png",
+            "svg": "toy-curve.svg",
+        }
+    ]
     assert doc["scoreboard"]["reproductions"] == 2 and doc["scoreboard"]["checks"] == 1
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from report.toy_experiment import NAME, Toy, install, make_result
 
 HOSTILE = "<script>alert(1)</script>"

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report.conftest import write
-from report.toy_experiment import NAME
 
 from gradprobe.results import Table
+from report.conftest import write
+from report.toy_experiment import NAME
 
 pytestmark = pytest.mark.browser
 
@@ -68,9 +68,11 @@ def _open(browser: Any, path: Path, width: int, scheme: str) -> tuple[Any, list[
     requests: list[str] = []
     page.on(
         "console",
-        lambda m: problems.append(f"console {m.type}: {m.text}")
-        if m.type in {"error", "warning"}
-        else None,
+        lambda m: (
+            problems.append(f"console {m.type}: {m.text}")
+            if m.type in {"error", "warning"}
+            else None
+        ),
     )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
@@ -96,9 +98,7 @@ LAYOUT = """() => {
 }"""
 
 
-@pytest.mark.parametrize(
-    ("width", "scheme"), [(1280, "light"), (1280, "dark"), (390, "light")]
-)
+@pytest.mark.parametrize(("width", "scheme"), [(1280, "light"), (1280, "dark"), (390, "light")])
 def test_report_renders_cleanly(browser: Any, report: Path, width: int, scheme: str) -> None:
     page, problems, requests = _open(browser, report, width, scheme)
     try:

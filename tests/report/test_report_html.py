@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report.conftest import HOSTILE, write
-from report.toy_experiment import NAME, make_result
 
 from gradprobe.errors import GradprobeError
 from gradprobe.report import generate_report, load_results, write_report
 from gradprobe.report.html import is_numeric_text
 from gradprobe.results import Comparison, Table
+from report.conftest import HOSTILE, write
+from report.toy_experiment import NAME, make_result
 
 
 class _Parse(HTMLParser):
@@ -137,7 +137,7 @@ def test_figures_are_redrawn_from_the_data(results_dir: Path) -> None:
     page = generate_report(results_dir).path.read_text("utf-8")
     svg = (folder / "toy-curve.svg").read_bytes()
     png = (folder / "toy-curve.png").read_bytes()
-    assert section(page, NAME).count("<img src=\"data:image/svg+xml;base64,") == 1
+    assert section(page, NAME).count('<img src="data:image/svg+xml;base64,') == 1
     (folder / "toy-curve.svg").unlink()
     (folder / "toy-curve.png").unlink()
     again = generate_report(results_dir).path.read_text("utf-8")
@@ -311,6 +311,6 @@ def test_nothing_to_report_is_an_error(tmp_path: Path) -> None:
         write_report(tmp_path)
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "result.json").write_text(json.dumps([]), "utf-8")
-    with pytest.raises(GradprobeError, match="no valid results.*x/result.json is invalid"):
+    with pytest.raises(GradprobeError, match=r"no valid results.*x/result\.json is invalid"):
         write_report(tmp_path)
     assert not (tmp_path / "report.html").exists()

@@ -1,4 +1,4 @@
-"""The report's parts on their own: SVG sanitising, number formatting, band strips, warning lines."""
+"""The report's parts on their own: SVG sanitising, numbers, band strips, warning lines."""
 
 from __future__ import annotations
 

@@ -73,9 +73,8 @@ def _rc_snapshot() -> dict[str, str]:
 
 
 def test_drawing_never_changes_global_rcparams(tmp_path: Path) -> None:
-    from report.toy_experiment import draw, make_result
-
     import gradprobe.report.figures as figures
+    from report.toy_experiment import draw, make_result
 
     before = _rc_snapshot()
     fig = _figure()

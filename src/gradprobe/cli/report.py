@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from typing import Any
 
 from ..errors import ConfigError
+from ..results import Scoreboard
 
 NAME = "report"
 HELP = "write a self-contained HTML report from the results of `gradprobe reproduce`"
@@ -44,13 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def board_dict(board: object) -> dict[str, object]:
+def board_dict(board: Scoreboard) -> dict[str, Any]:
     """The scoreboard as plain JSON (its counts and its headline)."""
-    from dataclasses import asdict
-
-    d = asdict(board)  # type: ignore[call-overload]
-    d["headline"] = board.headline  # type: ignore[attr-defined]
-    return d
+    return {**dataclasses.asdict(board), "headline": board.headline}
 
 
 def run(args: argparse.Namespace) -> int:

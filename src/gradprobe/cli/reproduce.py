@@ -195,8 +195,10 @@ def _list(names: list[str], as_json: bool) -> int:
     table = Table(title="experiments (gradprobe reproduce NAME), in report order", show_edge=False)
     for col in ("name", "title", "in the book"):
         table.add_column(col)
+    from rich.markup import escape
+
     for r in rows:
-        table.add_row(r["name"], r["title"], r["book_ref"])
+        table.add_row(*(escape(str(r[k])) for k in ("name", "title", "book_ref")))
     Console().print(table)
     return 0
 
@@ -235,13 +237,15 @@ def show_result(console: Any, result: Any, folder: Path, seconds: float) -> None
     console.print(f"[bold]{escape(r.name)}[/]: {escape(r.title)}{quick}", highlight=False)
     if r.quick and r.quick_note:
         console.print(f"[yellow]quick run:[/] {escape(r.quick_note)}", highlight=False)
-    groups = {"reproduction": [], "check": [], "prediction": []}  # type: dict[str, list[Any]]
+    groups: dict[str, list[Any]] = {"reproduction": [], "check": [], "prediction": []}
     for cmp in r.comparisons:
         groups["check" if cmp.kind in ("identity", "bound") else cmp.kind].append(cmp)
     titles = {
         "reproduction": ("numbers the book prints", "book"),
-        "check": ("checks (true by construction or bounds; not agreement with the book)",
-                  "expected"),  # fmt: skip
+        "check": (
+            "checks (true by construction or bounds; not agreement with the book)",
+            "expected",
+        ),
         "prediction": ("theory", "predicted"),
     }
     for kind, rows in groups.items():
@@ -277,4 +281,3 @@ def show_result(console: Any, result: Any, folder: Path, seconds: float) -> None
     console.print(f"wrote {escape(str(folder))} in {seconds:.1f} s", style="dim",
                   highlight=False)  # fmt: skip
     sys.stdout.flush()
-
