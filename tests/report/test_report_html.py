@@ -117,6 +117,7 @@ def test_quick_card_conclusions_tables_facts(results_dir: Path) -> None:
     page = generate_report(results_dir).path.read_text("utf-8")
     alpha, zeta = section(page, "alpha"), section(page, "zeta")
     assert '<div class="quick-card"><b>Quick run.</b> Quick: 5 seeds.</div>' in alpha
+    assert page.count('<span class="qn">Quick: 5 seeds.</span>') == 1  # on its scoreboard card
     assert "quick-card" not in zeta
     assert '<ul class="conclusions"><li>First sentence about σ′.</li>' in zeta
     assert '<td class="n">1</td><td class="n">95.1 ± 0.2</td>' in zeta  # numeric text aligned

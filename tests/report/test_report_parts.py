@@ -72,6 +72,8 @@ def test_band_strip() -> None:
     assert band_svg(1.0, None, None, None) == ""
     assert band_svg(None, 0.1, 0.2, 0.3) == ""
     assert band_svg(float("nan"), 0.1, 0.2, 0.3) == ""
+    assert band_svg(1e308, -1e308, 1e308, 0.5) == ""  # a span beyond float range
+    assert "nan" not in band_svg(5e-324, 5e-324, 1e308, 1.0)
 
 
 def test_warning_lines_are_one_line_and_bounded() -> None:

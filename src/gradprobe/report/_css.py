@@ -67,6 +67,7 @@ code, .mono { font-family: var(--mono); font-size: .88em; }
 .score .big { font-size: 1.45rem; font-weight: 700; font-variant-numeric: tabular-nums; }
 .score .big small { font-size: .8rem; font-weight: 500; color: var(--muted); }
 .score .c { color: var(--muted); font-size: .8rem; }
+.score .qn { color: var(--bad); font-size: .8rem; line-height: 1.35; }
 .headline { font-size: 1.2rem; font-weight: 650; margin: 0 0 .4rem; }
 .tally { margin: 0 0 1.2rem; padding-left: 1.2rem; color: var(--muted); }
 .tally strong { color: var(--ink); }

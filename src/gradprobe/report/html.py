@@ -393,6 +393,7 @@ def _card(item: Loaded, sid: str) -> str:
         f'<span class="n">{esc(r.name)}{quick}</span>'
         f'<span class="row">{big}<span class="dots">{dots}</span></span>'
         + (f'<span class="c">{checks}</span>' if checks else "")
+        + (f'<span class="qn">{esc(r.quick_note)}</span>' if r.quick and r.quick_note else "")
         + "</a></li>"
     )
 
