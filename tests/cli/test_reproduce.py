@@ -240,3 +240,20 @@ def test_a_broken_log_does_not_stop_the_run() -> None:
     with progress_display("exp", stream=log) as show:
         log.close()
         show("step", 1, 2)
+
+
+@pytest.mark.slow
+def test_all_quick_for_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every registered experiment, quick, end to end: results, figures, one report. Skipped
+    while some experiment still runs on the transitional legacy base."""
+    names = experiments.available()
+    legacy = [n for n in names if not isinstance(experiments.get_experiment(n), base.Experiment)]
+    if legacy:
+        pytest.skip(f"not yet on the new experiment base: {', '.join(legacy)}")
+    assert main(["reproduce", "all", "--quick", "--out", str(tmp_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert list(doc["experiments"]) == names and doc["failed"] == [] and doc["warnings"] == []
+    page = (tmp_path / "report.html").read_text("utf-8")
+    for name in names:
+        assert f'<section id="{name}" class="experiment"' in page
+        assert doc["experiments"][name]["figures"], f"{name} drew no figure"

@@ -167,7 +167,8 @@ def test_report_never_imports_experiments_and_back() -> None:
 def test_the_reports_own_modules_are_not_legacy() -> None:
     g = graph()
     own = [n for n in g if n.startswith("gradprobe.report") and ".plots." not in n]
-    assert own and [n for n in own if n != "gradprobe.report.plots" and _legacy(n, g)] == []
+    assert "gradprobe.report.plots" in own  # the figure modules' package itself is not exempt
+    assert [n for n in own if _legacy(n, g)] == []
 
 
 def test_results_sits_at_the_bottom() -> None:
