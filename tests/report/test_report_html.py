@@ -113,6 +113,14 @@ def test_a_why_for_every_disagreeing_reproduction(results_dir: Path) -> None:
     assert any("not explained by the experiment" in w and "above our band" in w for w in whys)
 
 
+def test_no_reproduction_is_never_zero_of_zero(tmp_path: Path) -> None:
+    checks = [c for c in make_result().comparisons if c.kind == "identity"]
+    write(tmp_path, "c", comparisons=checks, seeds=0)
+    page = section(write_report(tmp_path).read_text("utf-8"), NAME)
+    assert "0 of 0" not in page and "No number the book prints is compared here" in page
+    assert "0 seeds" not in page
+
+
 def test_quick_card_conclusions_tables_facts(results_dir: Path) -> None:
     page = generate_report(results_dir).path.read_text("utf-8")
     alpha, zeta = section(page, "alpha"), section(page, "zeta")

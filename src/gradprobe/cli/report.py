@@ -55,7 +55,7 @@ def board_dict(board: Scoreboard) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Write the report; print its path and headline (warnings on stderr). Bad input →
     `GradprobeError` (one line, exit 2)."""
-    from ..report.html import generate_report
+    from ..report.html import board_line, generate_report
     from ._common import emit_json
 
     if not args.dir.strip():
@@ -75,6 +75,6 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(info.board.headline)
+    print(board_line(info.board))
     print(info.path)
     return 0

@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             show_result(out, result, folder, time.perf_counter() - t0)
 
+    from ..report.html import board_line
     from ..results import scoreboard
     from .report import board_dict
 
@@ -154,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
                          "warnings": warnings})  # fmt: skip
     else:
         if everything:
-            out.print(f"\n[bold]{board.headline}[/]", highlight=False)
+            out.print(f"\n[bold]{board_line(board)}[/]", highlight=False)
             out.print(f"checks: {board.checks_passed} of {board.checks} passed; "
                       f"theory: {board.predictions_inside} of {board.predictions} inside our band",
                       highlight=False)  # fmt: skip
@@ -272,9 +273,11 @@ def show_result(console: Any, result: Any, folder: Path, seconds: float) -> None
             console.print(f"[red]why[/] {escape(cmp.quantity)}: {escape(why)}", highlight=False)
     for sentence in r.conclusions:
         console.print(f"• {escape(sentence)}", highlight=False)
+    from ..report.html import board_line
+
     board = r.scoreboard
     console.print(
-        f"{board.headline}; checks {board.checks_passed} of {board.checks} passed",
+        f"{board_line(board)}; checks {board.checks_passed} of {board.checks} passed",
         style="bold",
         highlight=False,
     )

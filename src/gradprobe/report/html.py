@@ -190,6 +190,8 @@ def _band_text(c: Comparison) -> str:
     else:
         text = '<span class="na">no band</span>'
     label = c.band or ("exact value" if c.kind == "identity" else "no band")
+    if label == text:  # "exact" once, not twice
+        label = "exact value"
     return f'{text}<span class="bandnote">{esc(label)}</span>'
 
 
@@ -325,7 +327,9 @@ def _section(item: Loaded, sid: str, warnings: list[str]) -> str:
     before = len(warnings)
     figures = _figures(item, warnings)
     fig_warn = "".join(f'<p class="fig-warn">⚠ {esc(w)}</p>' for w in warnings[before:])
-    meta = [f"<li>{esc(duration(r.seconds))}</li>", f"<li>{esc(r.seeds)} seeds</li>"]
+    meta = [f"<li>{esc(duration(r.seconds))}</li>"]
+    if r.seeds:
+        meta.append(f"<li>{esc(r.seeds)} seed{'s' if r.seeds != 1 else ''}</li>")
     quick = ""
     if r.quick:
         meta.insert(0, '<li class="quick">quick run</li>')
@@ -344,7 +348,7 @@ def _section(item: Loaded, sid: str, warnings: list[str]) -> str:
     )
     ref = f'<span class="ref">{esc(r.book_ref)}</span>' if r.book_ref else ""
     tally = (
-        f'<p class="tally-line">{esc(board.headline)}'
+        f'<p class="tally-line">{esc(board_line(board))}'
         + (f"; checks {board.checks_passed} of {board.checks} passed" if board.checks else "")
         + (
             f"; theory {board.predictions_inside} of {board.predictions} inside our band"
@@ -368,6 +372,14 @@ def _section(item: Loaded, sid: str, warnings: list[str]) -> str:
         + _facts(item)
         + "</section>"
     )
+
+
+def board_line(board: Scoreboard) -> str:
+    """The headline of one experiment, or a plain statement when it compares no number the
+    book prints (never "0 of 0")."""
+    if board.reproductions == 0:
+        return "No number the book prints is compared here"
+    return board.headline
 
 
 def _card(item: Loaded, sid: str) -> str:
@@ -414,7 +426,7 @@ def _board(loaded: list[Loaded], ids: dict[str, str]) -> tuple[str, Scoreboard]:
     cards = "".join(_card(item, ids[item.result.name]) for item in loaded)
     html = (
         '<div id="scoreboard">'
-        f'<p class="headline">{esc(board.headline)}</p>'
+        f'<p class="headline">{esc(board_line(board))}</p>'
         + (f'<ul class="tally">{"".join(tally)}</ul>' if tally else "")
         + f'<ul class="scoreboard">{cards}</ul></div>'
     )
