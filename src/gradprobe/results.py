@@ -282,7 +282,9 @@ def versions() -> dict[str, str]:
 class Result:
     """What one experiment run produced. ``data`` is plain JSON (lists, dicts, numbers,
     strings): everything a figure or a later analysis needs, so that figures are drawn from it
-    alone. ``seeds`` is the number of independent runs behind the bands (0 if none)."""
+    alone. ``seeds`` is the number of independent runs behind the bands (0 if none).
+    ``order`` is the experiment's place in the report (smaller first; None: after the others),
+    so a report orders the results it finds from the files themselves."""
 
     name: str
     title: str
@@ -299,6 +301,7 @@ class Result:
     seconds: float = 0.0
     created: str = field(default_factory=_now)
     versions: dict[str, str] = field(default_factory=versions)
+    order: float | None = None
 
     @property
     def scoreboard(self) -> Scoreboard:
@@ -312,6 +315,7 @@ class Result:
             "book_ref": self.book_ref,
             "config": plain(self.config),
             "quick": self.quick,
+            "order": self.order,
             "quick_note": self.quick_note,
             "seeds": self.seeds,
             "seconds": self.seconds,
@@ -368,6 +372,7 @@ class Result:
             seconds=_number(doc.get("seconds", 0.0), "seconds") or 0.0,
             created=_text(doc, "created"),
             versions={str(k): str(v) for k, v in vers.items()} if isinstance(vers, dict) else {},
+            order=_number(doc.get("order"), "order"),
         )
 
     def write(self, out_dir: str | Path) -> Path:

@@ -3,82 +3,108 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from gradprobe.cli.main import main
-
-
-def _result(root: Path, name: str) -> None:
-    folder = root / name
-    folder.mkdir(parents=True)
-    doc = {
-        "schema": "gradprobe.result/1",
-        "name": name,
-        "title": f"Title of {name}",
-        "summary": "Found it.",
-        "explanation": "Because.",
-        "comparisons": [
-            {"quantity": "q", "ours": 1.0, "low": 0.5, "high": 2, "book": 1.2, "inside": True}
-        ],
-    }
-    (folder / "result.json").write_text(json.dumps(doc), "utf-8")
+from gradprobe.cli.main import build_parser, main
+from report.toy_experiment import make_result
 
 
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
     root = tmp_path / "results"
-    _result(root, "chain")
-    _result(root, "initial-speed")
+    make_result("chain", order=50.0).write(root / "chain")
+    make_result("initial-speed", order=20.0).write(root / "initial-speed")
     return root
 
 
-def test_writes_report_and_prints_its_path(results: Path, capsys: pytest.CaptureFixture[str]):
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_writes_report_prints_headline_and_path(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["report", str(results)]) == 0
-    out = capsys.readouterr().out
-    assert out.strip() == str(results / "report.html")
+    out, err = capsys.readouterr()
+    headline, path = out.strip().splitlines()
+    assert headline.startswith("2 of 6 numbers the book prints lie inside our seed band")
+    assert path == str(results / "report.html") and err == ""
     page = (results / "report.html").read_text("utf-8")
-    assert '<section id="initial-speed"' in page and '<section id="chain"' in page
+    assert page.index('id="initial-speed"') < page.index('id="chain"')
 
 
 def test_out_title_and_json(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    (results / "broken").mkdir()
-    (results / "broken" / "result.json").write_text("nope", "utf-8")
-    out = tmp_path / "site" / "index.html"
-    code = main(["report", str(results), "--out", str(out), "--title", "Ch. 5", "--json"])
-    assert code == 0
-    payload = json.loads(capsys.readouterr().out)
-    assert payload["report"] == str(out)
-    assert payload["experiments"] == ["initial-speed", "chain"]
-    assert len(payload["warnings"]) == 1 and "broken/result.json" in payload["warnings"][0]
-    assert "<title>Ch. 5</title>" in out.read_text("utf-8")
+    target = tmp_path / "page.html"
+    assert main(["report", str(results), "--out", str(target), "--title", "T", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["report"] == str(target) and doc["warnings"] == []
+    assert doc["experiments"] == ["initial-speed", "chain"]
+    board = doc["scoreboard"]
+    assert (board["reproductions_inside"], board["reproductions_judged"]) == (2, 6)
+    assert (board["checks_passed"], board["checks"]) == (4, 4)
+    assert board["headline"].startswith("2 of 6 numbers the book prints")
+    assert "<title>T</title>" in target.read_text("utf-8")
 
 
-def test_warnings_go_to_stderr(results: Path, capsys: pytest.CaptureFixture[str]):
-    (results / "old").mkdir()
-    (results / "old" / "result.json").write_text('{"schema": "x"}', "utf-8")
+def test_invalid_files_go_to_stderr_and_the_rest_is_reported(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folder, text in {"old": '{"schema": "gradprobe.result/1", "name": "x"}',
+                         "deep": "[" * 100_000}.items():  # fmt: skip
+        (results / folder).mkdir()
+        (results / folder / "result.json").write_text(text, "utf-8")
     assert main(["report", str(results)]) == 0
-    captured = capsys.readouterr()
-    assert captured.out.strip() == str(results / "report.html")
-    assert captured.err.startswith("warning: old/result.json: unknown schema 'x'")
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in err
+    assert lines[0].startswith("gradprobe report: warning: deep/result.json is invalid")
+    assert "nested more than" in lines[0]
+    assert lines[1].startswith("gradprobe report: warning: old/result.json is invalid")
+    assert "older gradprobe (schema gradprobe.result/1)" in lines[1]
+    assert out.strip().endswith("report.html")
 
 
-@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_only_old_results_is_one_clear_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "result.json").write_text('{"schema": "gradprobe.result/1"}', "utf-8")
+    assert main(["report", str(tmp_path)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "no valid results" in line and "schema gradprobe.result/1" in line
+
+
+def test_never_replaces_a_device_or_a_link(results: Path, tmp_path: Path, capsys) -> None:
+    assert main(["report", str(results), "--out", "/dev/null"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith("gradprobe report: error: refusing to write the report to /dev/null")
+    assert Path("/dev/null").is_char_device()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", "utf-8")
+    os.symlink(victim, tmp_path / "link.html")
+    assert main(["report", str(results), "--out", str(tmp_path / "link.html")]) == 2
+    _one_error_line(capsys.readouterr().err)
+    assert victim.read_text("utf-8") == "keep"
+
+
+@pytest.mark.parametrize("make", ["missing", "empty", "emptystring", "file"])
 def test_bad_input_is_one_line_and_exit_2(
     tmp_path: Path, make: str, capsys: pytest.CaptureFixture[str]
-):
-    target = tmp_path / "nothing-here"
-    if make == "empty":
-        target.mkdir()
-    assert main(["report", str(target)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("gradprobe report: error: ") and err.count("\n") == 1
+) -> None:
+    target = {"missing": tmp_path / "nope", "empty": tmp_path, "file": tmp_path / "f"}.get(make)
+    if make == "file":
+        (tmp_path / "f").write_text("x", "utf-8")
+    arg = "" if target is None else str(target)
+    assert main(["report", arg]) == 2
+    assert _one_error_line(capsys.readouterr().err).startswith("gradprobe report: error:")
 
 
-def test_help_has_examples(capsys: pytest.CaptureFixture[str]):
-    with pytest.raises(SystemExit) as e:
-        main(["report", "--help"])
-    assert e.value.code == 0
-    text = capsys.readouterr().out
-    assert "gradprobe report results/" in text and "--json" in text
+def test_help_has_examples_inside_the_package(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["report", "--help"])
+    out = capsys.readouterr().out
+    assert "examples:" in out and "gradprobe report quick-results" in out
+    assert "../" not in out and "shared" not in out

@@ -1,75 +1,259 @@
-"""``gradprobe reproduce``: --list, one experiment as a table or JSON, errors, and ``all``."""
+"""`gradprobe reproduce`, in-process, on toy experiments registered from outside the package
+(tests/report/toy_experiment.py): registration proof, honest terminal output, --json, the
+report kept in step, progress lines, one-line errors. Plus the progress display itself."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import gradprobe.experiments as experiments
-from gradprobe.cli.main import main
+from gradprobe.cli.main import build_parser, main
+from gradprobe.experiments import base
+from gradprobe.progress import PlainProgress, progress_display
+from report.toy_experiment import NAME, Toy, ToyConfig, install, make_result
 
 
-def test_list(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["reproduce", "--list"]) == 0
-    out = capsys.readouterr().out
-    assert "depth-accuracy" in out and "training-speed" in out
+@pytest.fixture
+def toy(monkeypatch: pytest.MonkeyPatch) -> type[Toy]:
+    return install(monkeypatch)
+
+
+@pytest.fixture
+def only_toys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry holding only the toy and a second one that fails, no other experiment."""
+    monkeypatch.setattr(experiments, "load_all", lambda: None)
+    monkeypatch.setattr(base, "REGISTRY", {})
+    install(monkeypatch)
+
+    class Broken(Toy):
+        name = "broken-exp"
+        order = 1.0
+
+        def compute(self, config: ToyConfig, ctx: base.RunContext) -> dict[str, Any]:
+            raise RuntimeError("out of luck")
+
+    base.register(Broken)
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_registered_toy_is_listed_runs_and_is_reported(
+    toy: type[Toy], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Registration proof: an experiment (compute + its own figure module) defined outside the
+    package appears in --list, runs, and appears in the report — nothing else touched."""
     assert main(["reproduce", "--list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["experiments"]
-    assert [r["name"] for r in rows] == experiments.available()
-    assert all(r["title"] for r in rows)
+    assert {"name": NAME, "title": Toy.title, "book_ref": Toy.book_ref, "order": 5.0} in rows
+    assert [r["order"] for r in rows] == sorted(r["order"] for r in rows)
+    assert main(["reproduce", "--list"]) == 0
+    assert NAME in capsys.readouterr().out
+    out = tmp_path / "results"
+    assert main(["reproduce", NAME, "--quick", "--out", str(out)]) == 0
+    assert sorted(p.name for p in (out / NAME).iterdir()) == [
+        "result.json", "toy-curve.png", "toy-curve.svg"]  # fmt: skip
+    assert not (out / "report.html").exists()  # no report yet: none is made for one experiment
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text("utf-8")
+    assert f'<section id="{NAME}" class="experiment"' in page
+    assert "data:image/svg+xml;base64," in page
+    assert "Quick mode uses 5 seeds: the band is rough." in page  # the quick card
 
 
-def test_one_experiment_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["reproduce", "neuron-bars", "--quick", "--seeds", "4", "--out", str(tmp_path),
-                 "--json"])  # fmt: skip
-    assert code == 0
+def test_terminal_output_is_honest(
+    toy: type[Toy], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reproduce", NAME, "--out", str(tmp_path), "--seeds", "7"]) == 0
+    out, err = capsys.readouterr()
+    assert "numbers the book prints" in out and "checks (true by construction" in out
+    assert "theory" in out and "10–90 % of single runs, 7 seeds" in out
+    assert "✗ outside" in out and "✓ passed" in out
+    assert "why δ² far away: not explained by the experiment" in out
+    assert "The median" in out  # the conclusion
+    assert "1 of 2 numbers the book prints lie inside our seed band; checks 1 of 1 passed" in out
+    # not a terminal: plain progress lines on stderr, stdout untouched by them
+    assert err.splitlines()[0] == f"{NAME}: started"
+    assert err.splitlines()[-1].startswith(f"{NAME}: finished after")
+
+
+def test_json_for_one_experiment(
+    toy: type[Toy], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reproduce", NAME, "--quick", "--out", str(tmp_path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc == json.loads((tmp_path / "neuron-bars" / "result.json").read_text())
-    assert doc["config"]["seeds"] == 4 and doc["quick"] is True
+    assert doc["experiment"] == NAME and doc["report"] is None and doc["warnings"] == []
+    assert doc["result"]["schema"] == "gradprobe.result/2" and doc["result"]["order"] == 5.0
+    assert doc["result"]["config"] == {"seeds": 5, "quick": True, "centre": 0.5}
+    assert doc["figures"] == [
+        {
+            "stem": "toy-curve",
+            "caption": "The toy's curve, drawn from result.data.",
+            "png": "toy-curve.png",
+            "svg": "toy-curve.svg",
+        }
+    ]
+    assert doc["scoreboard"]["reproductions"] == 2 and doc["scoreboard"]["checks"] == 1
 
 
-def test_one_experiment_as_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["reproduce", "initial-speed", "--quick", "--seeds", "5", "--out",
-                 str(tmp_path)]) == 0  # fmt: skip
-    out = capsys.readouterr().out
-    assert "ours" in out and "book" in out and "inside?" in out and "0.07" in out
-    assert (tmp_path / "initial-speed" / "initial_speed.png").exists()
+def test_one_experiment_updates_an_existing_report(
+    toy: type[Toy], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_result("other", order=1.0).write(tmp_path / "other")
+    assert main(["report", str(tmp_path)]) == 0
+    assert f'id="{NAME}"' not in (tmp_path / "report.html").read_text("utf-8")
+    assert main(["reproduce", NAME, "--quick", "--out", str(tmp_path)]) == 0
+    assert "report updated:" in capsys.readouterr().out
+    page = (tmp_path / "report.html").read_text("utf-8")
+    assert page.index('id="other"') < page.index(f'id="{NAME}"')  # never stale
+
+
+def test_all_runs_each_then_writes_the_report(
+    only_toys: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reproduce", "all", "--quick", "--out", str(tmp_path), "--json"]) == 1
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc["failed"] == ["broken-exp"] and list(doc["experiments"]) == [NAME]
+    assert doc["report"] == str(tmp_path / "report.html")
+    assert doc["scoreboard"]["headline"].startswith("1 of 2 numbers the book prints")
+    assert "broken-exp failed: RuntimeError: out of luck" in err and "Traceback" not in err
+    page = (tmp_path / "report.html").read_text("utf-8")
+    assert f'id="{NAME}"' in page and "data:image/svg+xml" in page
+
+
+def test_all_refuses_a_non_regular_report_before_any_work(
+    only_toys: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "report.html").symlink_to("/dev/null")
+    assert main(["reproduce", "all", "--quick", "--out", str(tmp_path)]) == 2
+    assert "not a regular file" in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / NAME).exists()
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    ("argv", "message"),
     [
-        (["reproduce", "nope"], "unknown experiment"),
         (["reproduce"], "name an experiment"),
-        (["reproduce", "slowdown", "--seeds", "3"], "no seeds"),
+        (["reproduce", "no-such-thing"], "unknown experiment"),
+        (["reproduce", NAME, "--seeds", "0"], "positive integer"),
+        (["reproduce", NAME, "--out", ""], "--out is empty"),
     ],
 )
 def test_errors_are_one_line_exit_2(
-    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    toy: type[Toy], argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main([*argv, "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and message in err
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own usage errors
+        code = e.code
+    assert code == 2
+    assert message in _one_error_line(capsys.readouterr().err)
 
 
-def test_all_runs_each_experiment_then_the_report(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_out_that_is_a_file_is_refused(
+    toy: type[Toy], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Two fast experiments stand in for all eight (the real `all --quick` is the slow test).
-    monkeypatch.setattr(experiments, "available", lambda: ["initial-speed", "neuron-bars"])
-    assert main(["reproduce", "all", "--quick", "--out", str(tmp_path), "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert list(doc["experiments"]) == ["initial-speed", "neuron-bars"]
-    assert Path(doc["report"]) == tmp_path / "report.html" and Path(doc["report"]).exists()
+    (tmp_path / "f").write_text("x", "utf-8")
+    assert main(["reproduce", NAME, "--out", str(tmp_path / "f")]) == 2
+    assert "exists and is not a folder" in _one_error_line(capsys.readouterr().err)
+
+
+def test_help_examples_name_no_path_outside_the_package(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["reproduce", "--help"])
+    out = capsys.readouterr().out
+    assert "examples:" in out and "gradprobe reproduce all --quick" in out
+    assert "../" not in out and "shared" not in out
+
+
+# -- the progress display -----------------------------------------------------------------------
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_plain_lines_every_ten_seconds_with_an_eta() -> None:
+    clock, log = Clock(), io.StringIO()
+    p = PlainProgress("exp", log, every=10.0, clock=clock)
+    p.start()
+    for step in range(1, 21):  # 2 s per unit of 20
+        clock.t += 2.0
+        p(f"seed {step}", step, 20)
+    p.finish()
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "exp: started" and lines[-1] == "exp: finished after 40 s"
+    middle = lines[1:-1]
+    assert len(middle) == 4  # at 10, 20, 30, 40 s: never more often than every 10 s
+    assert middle[0] == "exp: seed 5 · 5/20 (25 %) · 10 s elapsed, ETA 30 s"
+    assert middle[2] == "exp: seed 15 · 15/20 (75 %) · 30 s elapsed, ETA 10 s"
+
+
+def test_eta_restarts_with_a_new_phase_and_is_unknown_without_a_total() -> None:
+    clock, log = Clock(), io.StringIO()
+    p = PlainProgress("exp", log, every=0.0, clock=clock)
+    clock.t += 50
+    p("phase 1", 10, 10)
+    clock.t += 1
+    p("phase 2", 0, 4)  # new total: a new phase, its own rate
+    clock.t += 3
+    p("phase 2", 1, 4)
+    clock.t += 1
+    p("training", 0, 0)
+    lines = log.getvalue().splitlines()
+    assert lines == [
+        "exp: phase 1 · 10/10 (100 %) · 50 s elapsed, ETA unknown",
+        "exp: phase 2 · 0/4 (0 %) · 51 s elapsed, ETA unknown",
+        "exp: phase 2 · 1/4 (25 %) · 54 s elapsed, ETA 9 s",  # 3 s per unit of phase 2
+        "exp: training · 55 s elapsed",
+    ]
+
+
+def test_display_chooses_plain_or_live() -> None:
+    log = io.StringIO()  # not a terminal
+    with progress_display("exp", stream=log) as show:
+        show("step", 1, 2)
+    assert log.getvalue().splitlines()[0] == "exp: started"
+    assert log.getvalue().splitlines()[-1].startswith("exp: finished after")
+    term = io.StringIO()
+    with progress_display("exp", stream=term, interactive=True) as show:
+        show("seed 1 of 2", 1, 2)
+        show("seed 2 of 2", 2, 2)
+    text = term.getvalue()
+    assert "\x1b[" in text and "exp: seed" in text  # rich's live line, with ANSI control
+    assert "started" not in text
+
+
+def test_a_broken_log_does_not_stop_the_run() -> None:
+    log = io.StringIO()
+    with progress_display("exp", stream=log) as show:
+        log.close()
+        show("step", 1, 2)
 
 
 @pytest.mark.slow
 def test_all_quick_for_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["reproduce", "all", "--quick", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "report" in out
-    for name in experiments.available():
-        assert (tmp_path / name / "result.json").exists()
-    assert (tmp_path / "report.html").exists()
+    """Every registered experiment, quick, end to end: results, figures, one report. Skipped
+    while some experiment still runs on the transitional legacy base."""
+    names = experiments.available()
+    legacy = [n for n in names if not isinstance(experiments.get_experiment(n), base.Experiment)]
+    if legacy:
+        pytest.skip(f"not yet on the new experiment base: {', '.join(legacy)}")
+    assert main(["reproduce", "all", "--quick", "--out", str(tmp_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert list(doc["experiments"]) == names and doc["failed"] == [] and doc["warnings"] == []
+    page = (tmp_path / "report.html").read_text("utf-8")
+    for name in names:
+        assert f'<section id="{name}" class="experiment"' in page
+        assert doc["experiments"][name]["figures"], f"{name} drew no figure"

@@ -1,13 +1,13 @@
-"""The report's parts on their own: SVG sanitising, number formatting, the experiment list."""
+"""The report's parts on their own: SVG sanitising, numbers, band strips, warning lines."""
 
 from __future__ import annotations
 
 import pytest
 
-from gradprobe.report import EXPERIMENTS
 from gradprobe.report._band import band_svg
 from gradprobe.report._figures import FigureError, sanitize_svg
 from gradprobe.report._format import duration, num, paragraphs
+from gradprobe.report._load import one_line
 
 HOSTILE_SVG = """<?xml version="1.0"?>
 <svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
@@ -72,11 +72,15 @@ def test_band_strip() -> None:
     assert band_svg(1.0, None, None, None) == ""
     assert band_svg(None, 0.1, 0.2, 0.3) == ""
     assert band_svg(float("nan"), 0.1, 0.2, 0.3) == ""
+    assert band_svg(1e308, -1e308, 1e308, 0.5) == ""  # a span beyond float range
+    assert "nan" not in band_svg(5e-324, 5e-324, 1e308, 1.0)
 
 
-def test_experiment_order_matches_the_experiments_package() -> None:
-    base = pytest.importorskip("gradprobe.experiments._legacy_base")
-    assert tuple(base.ORDER) == EXPERIMENTS
+def test_warning_lines_are_one_line_and_bounded() -> None:
+    assert one_line("a\nb\x1b[31mc") == "a\\nb\\x1b[31mc"
+    long = one_line("x" * 10_000)
+    assert len(long) == 400 and long.endswith("…")
+    assert one_line("σ′ δˡ") == "σ′ δˡ"
 
 
 def test_huge_svg_gives_way_to_png(tmp_path, monkeypatch) -> None:

@@ -66,3 +66,41 @@ def test_style_is_applied_and_backend_untouched() -> None:
     with style.styled():
         assert matplotlib.rcParams["svg.hashsalt"] == "gradprobe"
     style.close(fig)
+
+
+def _rc_snapshot() -> dict[str, str]:
+    return {k: repr(v) for k, v in matplotlib.rcParams.items()}
+
+
+def test_drawing_never_changes_global_rcparams(tmp_path: Path) -> None:
+    import gradprobe.report.figures as figures
+    from report.toy_experiment import draw, make_result
+
+    before = _rc_snapshot()
+    fig = _figure()
+    style.save_figure(fig, tmp_path / "a")
+    drawn = draw(make_result())
+    assert drawn and _rc_snapshot() == before
+    for d in drawn:
+        style.close(d.fig)
+    module = type(figures)("gradprobe.report.plots.toy_exp")
+    module.draw = draw  # type: ignore[attr-defined]
+    import sys
+
+    sys.modules[module.__name__] = module
+    try:
+        files = figures.draw_figures(make_result(), tmp_path / "toy")
+    finally:
+        del sys.modules[module.__name__]
+    assert [f.svg for f in files] == ["toy-curve.svg"]
+    assert _rc_snapshot() == before
+    assert not hasattr(style, "apply_style")
+
+
+def test_figures_are_styled_inside_draw_figures(tmp_path: Path) -> None:
+    fig, ax = style.subplots()
+    (line,) = ax.plot([0, 1])  # the axes' colour cycle was bound when it was made
+    assert line.get_color() == style.PALETTE[0]
+    assert not ax.spines["top"].get_visible()
+    assert matplotlib.rcParams["axes.spines.top"] is True  # only inside the context
+    style.close(fig)

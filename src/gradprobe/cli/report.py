@@ -1,19 +1,33 @@
-"""`gradprobe report DIR`: turn the results of `gradprobe reproduce` into one HTML page."""
+"""`gradprobe report DIR`: redraw every figure from the results in DIR and write one HTML page."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from typing import Any
+
+from ..errors import ConfigError
+from ..results import Scoreboard
 
 NAME = "report"
 HELP = "write a self-contained HTML report from the results of `gradprobe reproduce`"
-EPILOG = """examples:
-  gradprobe report results/                    # writes results/report.html
-  gradprobe report results/ --out ~/ch5.html --title "Chapter 5, reproduced"
-  gradprobe report results/ --json             # machine-readable: path, experiments, warnings
+DESCRIPTION = """\
+Read every DIR/<experiment>/result.json (schema gradprobe.result/2), redraw each experiment's
+figures from its data into its folder, and write one self-contained page (default
+DIR/report.html). The page shows exactly the results in DIR, in their own order: the headline
+counts only numbers the book prints; checks (identities, bounds) and theory are listed apart.
+Nothing is trained or recomputed. An invalid result file is named in the report and on stderr,
+and the other results are still reported."""
+EPILOG = """\
+examples:
+  gradprobe reproduce all --quick --out quick-results
+  gradprobe report quick-results                    # writes quick-results/report.html
+  gradprobe report quick-results --out chapter5.html --title "Chapter 5, reproduced"
+  gradprobe report quick-results --json             # path, experiments, scoreboard, warnings
 
-The report reads DIR/<experiment>/result.json (never trains anything), embeds every figure and
-opens without a network. Broken result files are listed as warnings inside the report."""
+The report only ever replaces a regular file: a device, FIFO, folder or symbolic link as --out
+is refused."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,22 +43,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help='print {"report": path, "experiments": [...], "warnings": [...]} instead of text',
+        help="print one JSON object (report, experiments, scoreboard, warnings) instead of text",
     )
 
 
+def board_dict(board: Scoreboard) -> dict[str, Any]:
+    """The scoreboard as plain JSON (its counts and its headline)."""
+    return {**dataclasses.asdict(board), "headline": board.headline}
+
+
 def run(args: argparse.Namespace) -> int:
-    """Write the report; print its path (and warnings, on stderr). Bad input → GradprobeError."""
-    from ..report.html import generate_report
+    """Write the report; print its path and headline (warnings on stderr). Bad input →
+    `GradprobeError` (one line, exit 2)."""
+    from ..report.html import board_line, generate_report
     from ._common import emit_json
 
+    if not args.dir.strip():
+        raise ConfigError("DIR is empty; name the --out folder of `gradprobe reproduce`")
+    if args.out is not None and not args.out.strip():
+        raise ConfigError("--out is empty; name a file or leave --out out")
     info = generate_report(args.dir, args.out, title=args.title)
+    for warning in info.warnings:
+        print(f"gradprobe report: warning: {warning}", file=sys.stderr)
     if args.json:
         emit_json(
-            {"report": str(info.path), "experiments": info.experiments, "warnings": info.warnings}
+            {
+                "report": str(info.path),
+                "experiments": info.experiments,
+                "scoreboard": board_dict(info.board),
+                "warnings": info.warnings,
+            }
         )
         return 0
-    for warning in info.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    print(board_line(info.board))
     print(info.path)
     return 0

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.table import Table
 
 from ..errors import ConfigError
 from . import _common as c
@@ -19,23 +15,29 @@ from . import _common as c
 NAME = "reproduce"
 HELP = "reproduce the book's experiments (ch. 3 & 5) with statistics over seeds"
 DESCRIPTION = """\
-Run one of the book's experiments, or all of them, and write its data (result.json, CSVs) and
-figures (PNG and SVG) into DIR/NAME. Each result states the book's published numbers beside
-ours: the median and 10–90 % band over seeds (or mean ± std and 95 % intervals for
-accuracies), and says why wherever the book's number falls outside our band. `reproduce all`
-runs every experiment in the book's order and then writes DIR/report.html.
+Run one of the book's experiments, or all of them, write its result (DIR/NAME/result.json,
+plus any CSVs) and draw its figures (PNG and SVG) from that result. Each result puts our numbers
+beside the book's. Only numbers the book prints count as agreement ("N of M numbers the book
+prints lie inside our seed band", the band being the 10-90 % range of single runs over seeds);
+checks (values true by construction, bounds) and theory predictions are listed apart, every row
+names its band, and a disagreeing number says why. `reproduce all` runs every experiment in the
+report's order and then writes DIR/report.html; `reproduce NAME` updates DIR/report.html when
+one is there, so the report never goes stale.
 
---quick runs a reduced version of each experiment (fewer seeds and epochs, the bundled 1000
-images, no download); its numbers are indicative only."""
+Progress goes to stderr: a live status line on a terminal, a plain line with an ETA about every
+10 s elsewhere (logs, CI, nohup). --quick runs a reduced version of each experiment on the
+bundled 1000+1000 images (no download); its cards say what quick mode can and cannot show."""
 EPILOG = """\
 examples:
   gradprobe reproduce --list
+  gradprobe reproduce all --quick --out quick-results     # about a minute, no download
   gradprobe reproduce initial-speed --seeds 200 --out results
-  gradprobe reproduce training-speed --data ../shared/data/mnist --json
-  gradprobe reproduce all --quick --out /tmp/quick        # under 3 minutes, no download
+  gradprobe reproduce training-speed --data bundled --json
   gradprobe reproduce all --out results                   # full runs, then results/report.html
 
-An interrupted depth-accuracy run resumes where it stopped when rerun with the same --out."""
+--data takes a folder holding the four MNIST IDX .gz files (or 'bundled'); by default
+$GRADPROBE_DATA, the cache, or a verified download. An interrupted run resumes where it stopped
+when rerun with the same --out (for experiments that save partial results)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -48,136 +50,237 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "with 'all', applied to every experiment that has seeds")  # fmt: skip
     p.add_argument("--quick", action="store_true",
                    help="reduced settings on the bundled data: seconds, not minutes")  # fmt: skip
-    p.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
+    p.add_argument("--out", type=_folder, default=Path("results"), metavar="DIR",
                    help="each experiment writes DIR/NAME (default: results)")  # fmt: skip
+    p.add_argument("--threads", type=c.positive_int, default=None, metavar="N",
+                   help="torch intra-op threads while an experiment runs "
+                        "(default: the experiments' policy, 1)")  # fmt: skip
     c.add_data_option(p, bundled_default=False)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
+def _folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("--out is empty; name a folder")
+    return Path(text).expanduser()
+
+
 def run(args: argparse.Namespace) -> int:
     from ..experiments import available, get_experiment
+    from ..report.html import check_target, generate_report, report_path
 
-    names = available()
     if args.list:
-        return _list(names, args.json)
+        return _list(available(), args.json)
     if not args.name:
         raise ConfigError("name an experiment (see `gradprobe reproduce --list`) or 'all'")
-    todo = names if args.name == "all" else [args.name]
+    everything = args.name == "all"
+    todo = available() if everything else [args.name]
     experiments = [get_experiment(n) for n in todo]  # unknown names fail before any work
-    configs = [_config(e, args, several=args.name == "all") for e in experiments]
+    configs = [_config(e, args, several=everything) for e in experiments]
+    out_root: Path = args.out
+    if out_root.exists() and not out_root.is_dir():
+        raise ConfigError(f"--out {out_root} exists and is not a folder")
+    report_file = report_path(out_root, None)
+    update_report = everything or report_file.exists() or report_file.is_symlink()
+    if update_report:
+        check_target(report_file)  # refuse a non-regular report.html before any work
     data = "bundled" if args.quick else args.data
-    err = Console(stderr=True)
     if args.quick and args.data not in (None, "bundled"):
-        err.print("note: --quick uses the bundled data; --data is ignored", highlight=False)
-    out = Console()
-    results: dict[str, dict[str, Any]] = {}
+        print("note: --quick uses the bundled data; --data is ignored", file=sys.stderr)
+
+    from rich.console import Console
+
+    from ..progress import progress_display
+    from ..report.figures import draw_figures
+
+    out = Console(soft_wrap=False)
+    if not out.is_terminal:
+        out = Console(soft_wrap=False, width=140)  # logs: whole rows, not 80-column folds
+    done: dict[str, dict[str, Any]] = {}
+    comparisons: list[Any] = []
+    drawn: dict[str, Any] = {}
     failed: list[str] = []
+    warnings: list[str] = []
     for exp, config in zip(experiments, configs):
+        folder = out_root / exp.name
         t0 = time.perf_counter()
         try:
-            with _status(err, exp.name, quiet=args.json) as say:
-                result = exp.run(config, data=data, out_dir=args.out / exp.name, progress=say)  # type: ignore[arg-type]  # legacy
+            with progress_display(exp.name) as progress:
+                result = exp.run(
+                    config, out_dir=folder, data=data, progress=progress, threads=args.threads
+                )
         except Exception as e:
-            if len(experiments) == 1:
+            if not everything:
                 raise
             failed.append(exp.name)
-            err.print(f"[red]✗ {exp.name} failed:[/] {type(e).__name__}: {e}", highlight=False)
+            print(f"gradprobe reproduce: {exp.name} failed: {type(e).__name__}: {e}",
+                  file=sys.stderr)  # fmt: skip
             continue
-        results[exp.name] = result.to_dict()
+        try:
+            figures = draw_figures(result, folder)
+        except Exception as e:  # the result is written; a figure bug must not lose it
+            figures = []
+            warnings.append(f"{exp.name}: figures could not be drawn ({type(e).__name__}: {e})")
+            print(f"gradprobe reproduce: warning: {warnings[-1]}", file=sys.stderr)
+        drawn[exp.name] = figures
+        comparisons += result.comparisons
+        done[exp.name] = {
+            "dir": str(folder),
+            "result": result.to_dict(),
+            "figures": [dataclasses.asdict(f) for f in figures],
+        }
         if not args.json:
-            _show(out, results[exp.name], args.out / exp.name, time.perf_counter() - t0)
-    if args.name != "all":
-        if args.json:
-            c.emit_json(results[experiments[0].name])
-        return 0
-    report = None
-    if results:
-        from ..report import write_report
+            show_result(out, result, folder, time.perf_counter() - t0)
 
-        report = str(write_report(args.out))
+    from ..report.html import board_line
+    from ..results import scoreboard
+    from .report import board_dict
+
+    board = scoreboard(comparisons)
+    report = None
+    if done and update_report:
+        info = generate_report(out_root, drawn=drawn)
+        report = str(info.path)
+        warnings += info.warnings
+        for w in info.warnings:
+            print(f"gradprobe reproduce: warning: {w}", file=sys.stderr)
     if args.json:
-        c.emit_json({"experiments": results, "report": report, "failed": failed})
+        if everything:
+            c.emit_json({"experiments": done, "scoreboard": board_dict(board), "report": report,
+                         "failed": failed, "warnings": warnings})  # fmt: skip
+        else:
+            only = done[experiments[0].name]
+            c.emit_json({"experiment": experiments[0].name, **only,
+                         "scoreboard": board_dict(board), "report": report,
+                         "warnings": warnings})  # fmt: skip
     else:
+        if everything:
+            out.print(f"\n[bold]{board_line(board)}[/]", highlight=False)
+            out.print(f"checks: {board.checks_passed} of {board.checks} passed; "
+                      f"theory: {board.predictions_inside} of {board.predictions} inside our band",
+                      highlight=False)  # fmt: skip
         if report:
-            out.print(f"\n[bold]report:[/] {report}", highlight=False)
+            verb = "written" if everything else "updated"
+            out.print(f"[bold]report {verb}:[/] {report}", highlight=False)
         if failed:
-            err.print(f"[red]failed:[/] {', '.join(failed)}", highlight=False)
+            out.print(f"[red]failed:[/] {', '.join(failed)}", highlight=False)
     return 1 if failed else 0
 
 
 def _config(exp: Any, args: argparse.Namespace, *, several: bool) -> Any:
-    import dataclasses
-
-    from ..experiments._legacy_base import with_seeds
+    from ..experiments import with_fields
 
     config = exp.quick_config() if args.quick else exp.default_config()
     if args.seeds is None:
         return config
-    if several and "seeds" not in {f.name for f in dataclasses.fields(config)}:
-        return config  # `all --seeds N` sets the seeds of the experiments that have them
-    try:
-        return with_seeds(config, args.seeds)
-    except ConfigError:
-        raise ConfigError(f"{exp.name} has no seeds to set; leave out --seeds") from None
+    if "seeds" not in {f.name for f in dataclasses.fields(config)}:
+        if several:
+            return config  # `all --seeds N` sets the seeds of the experiments that have them
+        raise ConfigError(f"{exp.name} has no seeds to set; leave out --seeds")
+    return with_fields(config, seeds=args.seeds)
 
 
 def _list(names: list[str], as_json: bool) -> int:
-    from ..experiments import REGISTRY
+    from rich.console import Console
+    from rich.table import Table
 
-    rows = [
-        {"name": n, "title": REGISTRY[n].title, "book_ref": REGISTRY[n].book_ref} for n in names
-    ]
+    from ..experiments import get_experiment
+
+    rows = []
+    for n in names:
+        e = get_experiment(n)
+        rows.append({"name": n, "title": e.title, "book_ref": e.book_ref, "order": e.order})
     if as_json:
         c.emit_json({"experiments": rows})
         return 0
-    table = Table(title="experiments (gradprobe reproduce NAME)", show_edge=False)
+    table = Table(title="experiments (gradprobe reproduce NAME), in report order", show_edge=False)
     for col in ("name", "title", "in the book"):
         table.add_column(col)
+    from rich.markup import escape
+
     for r in rows:
-        table.add_row(r["name"], r["title"], r["book_ref"])
+        table.add_row(*(escape(str(r[k])) for k in ("name", "title", "book_ref")))
     Console().print(table)
     return 0
 
 
-@contextmanager
-def _status(console: Console, name: str, *, quiet: bool) -> Iterator[Callable[[str], None]]:
-    """A live status line on stderr for one experiment (silent when not a terminal)."""
-    if quiet or not console.is_terminal:
-        yield lambda _msg: None
-        return
-    with console.status(f"[bold]{name}[/]: starting") as status:
-        yield lambda msg: status.update(f"[bold]{name}[/]: {msg}")
-
-
+# -- the terminal's view of one result -------------------------------------------------------
 def _num(x: float | None) -> str:
-    if x is None:
-        return "–"
-    return f"{x:.4g}"
+    return "–" if x is None else f"{x:.4g}"
 
 
-def _show(console: Console, r: dict[str, Any], folder: Path, seconds: float) -> None:
-    """The comparison table (quantity · ours · band · book · inside?) and the summary."""
-    quick = " (quick)" if r["quick"] else ""
-    table = Table(title=f"{r['name']}: {r['title']}{quick}", show_edge=False, title_justify="left")
-    table.add_column("quantity")
-    table.add_column("ours", justify="right")
-    table.add_column("band", justify="right")
-    table.add_column("book", justify="right")
-    table.add_column("inside?", justify="center")
-    for cmp in r["comparisons"]:
-        band = "–"
-        if cmp["low"] is not None and cmp["high"] is not None:
-            band = f"{_num(cmp['low'])} – {_num(cmp['high'])}"
-        inside = {True: "[green]yes[/]", False: "[red]no[/]", None: "–"}[cmp["inside"]]
-        table.add_row(cmp["quantity"], _num(cmp["ours"]), band, _num(cmp["book"]), inside)
+_MARK = {
+    ("reproduction", "agrees"): "[green]✓ inside[/]",
+    ("reproduction", "disagrees"): "[red]✗ outside[/]",
+    ("check", "agrees"): "[green]✓ passed[/]",
+    ("check", "disagrees"): "[red]✗ failed[/]",
+    ("prediction", "agrees"): "[green]✓ inside[/]",
+    ("prediction", "disagrees"): "[red]✗ outside[/]",
+}
+
+
+def _band(cmp: Any) -> str:
+    if cmp.low is not None and cmp.high is not None:
+        span = f"{_num(cmp.low)} – {_num(cmp.high)}"
+        return f"{span} ({cmp.band})" if cmp.band else span
+    return cmp.band or "no band"
+
+
+def show_result(console: Any, result: Any, folder: Path, seconds: float) -> None:
+    """Print one result honestly: reproductions (the only rows counted as agreement), checks,
+    theory; every row's band; a "why" for each disagreeing reproduction; the conclusions."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    r = result
+    quick = " (quick)" if r.quick else ""
     console.print()
-    console.print(table)
-    bands = {cmp["band"] for cmp in r["comparisons"] if cmp["band"]}
-    if bands:
-        console.print("band: " + "; ".join(sorted(bands)), style="dim", highlight=False)
-    for cmp in r["comparisons"]:
-        if cmp["inside"] is False and cmp["note"]:
-            console.print(f"[red]outside[/] {cmp['quantity']}: {cmp['note']}", highlight=False)
-    console.print(r["summary"], highlight=False)
-    console.print(f"wrote {folder} in {seconds:.1f} s", style="dim", highlight=False)
+    console.print(f"[bold]{escape(r.name)}[/]: {escape(r.title)}{quick}", highlight=False)
+    if r.quick and r.quick_note:
+        console.print(f"[yellow]quick run:[/] {escape(r.quick_note)}", highlight=False)
+    groups: dict[str, list[Any]] = {"reproduction": [], "check": [], "prediction": []}
+    for cmp in r.comparisons:
+        groups["check" if cmp.kind in ("identity", "bound") else cmp.kind].append(cmp)
+    titles = {
+        "reproduction": ("numbers the book prints", "book"),
+        "check": (
+            "checks (true by construction or bounds; not agreement with the book)",
+            "expected",
+        ),
+        "prediction": ("theory", "predicted"),
+    }
+    for kind, rows in groups.items():
+        if not rows:
+            continue
+        title, ref = titles[kind]
+        table = Table(title=title, show_edge=False, title_justify="left", highlight=False)
+        table.add_column("quantity", overflow="fold")
+        table.add_column("ours", justify="right")
+        table.add_column("band", overflow="fold")
+        table.add_column(ref, justify="right")
+        table.add_column("verdict")
+        for cmp in rows:
+            reference = _num(cmp.reference)
+            if cmp.relation in ("<=", ">="):
+                reference = ("≤ " if cmp.relation == "<=" else "≥ ") + reference
+            mark = _MARK.get((kind, cmp.verdict), "– not judged")
+            table.add_row(escape(cmp.quantity), _num(cmp.ours), escape(_band(cmp)),
+                          reference, mark)  # fmt: skip
+        console.print(table)
+    for cmp in groups["reproduction"]:
+        if cmp.verdict == "disagrees":
+            why = cmp.note or "not explained by the experiment"
+            console.print(f"[red]why[/] {escape(cmp.quantity)}: {escape(why)}", highlight=False)
+    for sentence in r.conclusions:
+        console.print(f"• {escape(sentence)}", highlight=False)
+    from ..report.html import board_line
+
+    board = r.scoreboard
+    console.print(
+        f"{board_line(board)}; checks {board.checks_passed} of {board.checks} passed",
+        style="bold",
+        highlight=False,
+    )
+    console.print(f"wrote {escape(str(folder))} in {seconds:.1f} s", style="dim",
+                  highlight=False)  # fmt: skip
     sys.stdout.flush()

@@ -182,6 +182,7 @@ class Experiment(Generic[C]):
             quick_note=unwrap(self.quick_note),
             seeds=self.seeds_of(config),
             seconds=seconds,
+            order=float(self.order),
         )
         self.write_files(config, data_plain, out)
         result.write(out)

@@ -27,6 +27,8 @@ def band_svg(ours: float | None, low: float | None, high: float | None, book: fl
     t_lo, t_hi = tf(lo), tf(hi)
     span = (t_hi - t_lo) or (abs(t_lo) or 1.0)
     t_lo, t_hi = t_lo - 0.08 * span, t_hi + 0.08 * span
+    if not (math.isfinite(span) and math.isfinite(t_lo) and math.isfinite(t_hi)):
+        return ""  # values near the float limits (a hostile file): no strip rather than NaNs
 
     def x(v: float) -> float:
         return PAD + (WIDTH - 2 * PAD) * (tf(v) - t_lo) / (t_hi - t_lo)

@@ -39,10 +39,7 @@ code, .mono { font-family: var(--mono); font-size: .88em; }
 
 /* header and scoreboard */
 .hero { padding: 2.75rem 0 1.75rem; }
-.eyebrow {
-  margin: 0; color: var(--muted); font-size: .8rem; letter-spacing: .12em;
-  text-transform: uppercase; font-weight: 600;
-}
+.eyebrow { margin: 0; color: var(--muted); font-size: .85rem; font-weight: 600; }
 .hero h1 { margin: .25rem 0 .5rem; font-size: clamp(1.8rem, 3.2vw, 2.6rem); line-height: 1.15;
   letter-spacing: -.015em; }
 .lede { margin: 0 0 1.5rem; color: var(--muted); max-width: 52rem; }
@@ -69,6 +66,11 @@ code, .mono { font-family: var(--mono); font-size: .88em; }
   gap: .5rem; margin-top: auto; }
 .score .big { font-size: 1.45rem; font-weight: 700; font-variant-numeric: tabular-nums; }
 .score .big small { font-size: .8rem; font-weight: 500; color: var(--muted); }
+.score .c { color: var(--muted); font-size: .8rem; }
+.score .qn { color: var(--bad); font-size: .8rem; line-height: 1.35; }
+.headline { font-size: 1.2rem; font-weight: 650; margin: 0 0 .4rem; }
+.tally { margin: 0 0 1.2rem; padding-left: 1.2rem; color: var(--muted); }
+.tally strong { color: var(--ink); }
 .dots { display: flex; flex-wrap: wrap; gap: 4px; }
 .dot { width: 11px; height: 11px; border-radius: 50%; background: var(--na); }
 .dot.in { background: var(--good); }
@@ -101,15 +103,20 @@ section > header { display: flex; flex-wrap: wrap; align-items: baseline; gap: .
   margin-bottom: .75rem; }
 section h2 { margin: 0; font-size: 1.5rem; line-height: 1.25; letter-spacing: -.01em;
   flex: 1 1 auto; }
-section h3 { margin: 1.6rem 0 .6rem; font-size: 1.02rem; color: var(--muted);
-  text-transform: uppercase; letter-spacing: .06em; font-weight: 650; }
+section h3 { margin: 1.6rem 0 .6rem; font-size: 1.05rem; color: var(--muted);
+  font-weight: 650; }
 .meta { display: flex; flex-wrap: wrap; gap: .4rem; margin: 0 0 .9rem; padding: 0;
   list-style: none; }
 .meta li { font-size: .8rem; padding: .1rem .6rem; border-radius: 999px; background: var(--soft);
   color: var(--muted); }
 .meta li.quick { background: var(--bad-bg); color: var(--bad); font-weight: 600; }
 .ref { color: var(--muted); font-style: italic; font-size: .95rem; }
-.summary { font-size: 1.08rem; max-width: 60rem; margin: 0 0 1rem; }
+.tally-line { color: var(--muted); margin: 0 0 .8rem; }
+.conclusions { max-width: 60rem; padding-left: 1.2rem; margin: 0 0 1rem; }
+.conclusions li { margin: 0 0 .35rem; }
+.quick-card { margin: 0 0 1rem; padding: .7rem 1rem; border-radius: 10px;
+  background: var(--bad-bg); border-left: 4px solid var(--bad); max-width: 60rem; }
+p, li, dd, figcaption, h1, h2, h3, caption, .callout { overflow-wrap: break-word; }
 .prose { max-width: 48rem; }
 .prose p { margin: 0 0 .85rem; }
 
@@ -145,14 +152,15 @@ figcaption { color: var(--muted); font-size: .9rem; margin-top: .45rem; line-hei
   color: var(--muted); }
 
 /* tables */
-.scroll { overflow-x: auto; }
+/* a table wider than its section scrolls inside its own box; the page never scrolls sideways */
+.scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
 table { border-collapse: collapse; font-size: .93rem; min-width: min(100%, 36rem); }
 table.cmp { width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 0 0 .4rem; }
 th, td { padding: .45rem .7rem; border-bottom: 1px solid var(--line); text-align: left;
   vertical-align: middle; }
-thead th { white-space: nowrap; font-size: .78rem; text-transform: uppercase;
-  letter-spacing: .05em; color: var(--muted); font-weight: 600; border-bottom-width: 2px; }
+thead th { white-space: nowrap; font-size: .85rem; color: var(--muted); font-weight: 650;
+  border-bottom-width: 2px; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.ours { color: var(--ours); font-weight: 650; }
 td.book { color: var(--book); font-weight: 600; }
@@ -165,6 +173,8 @@ tbody tr:hover td { background: color-mix(in srgb, var(--soft) 60%, transparent)
 .cmp tr.why td::before { content: "Why: "; font-weight: 700; }
 .cmp tr.has-why td { border-bottom: 0; }
 .cmp .note { display: block; color: var(--muted); font-size: .82rem; }
+.cmp .src { display: block; color: var(--muted); font-size: .78rem; font-style: italic; }
+.cmp td.q { max-width: 28rem; }
 .verdict { display: inline-flex; align-items: center; gap: .3rem; padding: .05rem .55rem;
   border-radius: 999px; font-weight: 650; font-size: .82rem; white-space: nowrap; }
 .verdict.in { color: var(--good); background: var(--good-bg); }
@@ -189,9 +199,10 @@ tbody tr:hover td { background: color-mix(in srgb, var(--soft) 60%, transparent)
 details { border: 1px solid var(--line); border-radius: 10px; padding: .55rem .9rem; }
 details[open] summary { margin-bottom: .4rem; }
 summary { cursor: pointer; font-weight: 600; color: var(--muted); font-size: .9rem; }
-dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0;
-  font-size: .88rem; }
-dl.kv dt { color: var(--muted); font-family: var(--mono); font-size: .82rem; }
+dl.kv { display: grid; grid-template-columns: minmax(0, max-content) minmax(0, 1fr);
+  gap: .2rem 1rem; margin: 0; font-size: .88rem; }
+dl.kv dt { color: var(--muted); font-family: var(--mono); font-size: .82rem;
+  overflow-wrap: anywhere; }
 dl.kv dd { margin: 0; font-family: var(--mono); font-size: .82rem; overflow-wrap: anywhere; }
 
 /* warnings */

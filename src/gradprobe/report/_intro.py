@@ -31,8 +31,12 @@ sigma'(z4) dC/da4">∂C/∂b₁ = σ′(z₁) · w₂σ′(z₂) · w₃σ′(z�
     <div class="eq">δ<sup>L</sup> = a − y</div></div>
 </div>
 <div class="prose">
-<p>Each section below reproduces one of the book's experiments: our figure, our numbers beside
-the book's (the band is the spread over seeds; a ✓ means the book's number lies inside it), and
-what the result means.</p>
+<p>Each section below reproduces one of the book's experiments: what we found, our figures
+(drawn from the result's data), and our numbers beside the book's. Three kinds of rows are kept
+apart. <b>Numbers the book prints</b> are the only ones counted as agreement: a ✓ means the
+book's number lies inside our seed band, the 10–90 % range of single runs over seeds (each of
+the book's numbers is one run), and every row names its band. <b>Checks</b> are values true
+by construction (σ′(0) = ¼, δ<sup>L</sup> = a − y) or one-sided bounds: they test our code,
+not the book. <b>Theory</b> rows put a prediction beside our band.</p>
 </div>
 """

@@ -1,181 +1,104 @@
-"""Find, read and validate the experiments' `result.json` files (schema "gradprobe.result/1").
+"""Find and read the experiments' ``result.json`` files (schema ``gradprobe.result/2``).
 
-The report never trusts these files: a file that is not valid JSON or breaks the schema becomes
-a warning (shown in the report) instead of a crash, and every optional field gets a safe default
-so the renderer can rely on the shapes documented below.
+The report never trusts these files. Each is read by `gradprobe.results.read_result`, which
+limits size and nesting, refuses NaN/Infinity and integers beyond float range, refuses schema
+``/1`` with a message saying how to regenerate it, and checks every field's type. A file that
+fails is *named as invalid* (a warning shown in the report and on stderr) and the other results
+are still reported.
+
+The order of the sections comes from the results themselves (``Result.order``, set by the
+experiment that wrote it; ties and results without one by name) — not from a list kept here,
+so the report knows nothing about which experiments exist.
 """
 
 from __future__ import annotations
 
-import json
-import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import GradprobeError
-from ..experiments._legacy_base import ORDER, SCHEMA
+from ..results import Result, ResultError, read_result
+from .figures import FigureFile
 
-# The result contract and the book's order are the experiments' (the report follows the order
-# and lists the experiments a run lacks); base.py holds no training code.
-EXPERIMENTS: tuple[str, ...] = ORDER
-
-_REQUIRED_TEXT = ("name", "title")
-_OPTIONAL_TEXT = ("book_ref", "summary", "explanation", "created", "gradprobe_version")
-_NUMBER_FIELDS = ("ours", "low", "high", "book")
+#: At most this many characters of a (possibly hostile) name or message in a warning line.
+_WARN_CHARS = 400
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+@dataclass
+class Loaded:
+    """One valid result with where it came from: ``folder`` (its figures are drawn there) and
+    ``source`` (its result.json, relative to the results folder)."""
+
+    result: Result
+    folder: Path
+    source: str
+    figures: list[FigureFile] = field(default_factory=list)
 
 
-def _check_comparison(i: int, row: Any) -> dict[str, Any]:
-    """One comparison row with every key present; raises ValueError on a wrong shape."""
-    if not isinstance(row, dict):
-        raise ValueError(f"comparisons[{i}] is not an object")
-    out: dict[str, Any] = {"quantity": str(row.get("quantity", f"#{i + 1}"))}
-    for key in _NUMBER_FIELDS:
-        value = row.get(key)
-        if value is not None and not _is_number(value):
-            raise ValueError(f"comparisons[{i}].{key} must be a number or null, got {value!r}")
-        if value is not None and not math.isfinite(value):
-            value = None if key != "ours" else value  # a non-finite *ours* is news: keep it
-        out[key] = value
-    inside = row.get("inside")
-    if inside is not None and not isinstance(inside, bool):
-        raise ValueError(f"comparisons[{i}].inside must be true, false or null")
-    out["inside"] = inside
-    out["band"] = "" if row.get("band") is None else str(row.get("band"))
-    out["note"] = "" if row.get("note") is None else str(row.get("note"))
-    return out
+def one_line(text: str, limit: int = _WARN_CHARS) -> str:
+    """``text`` on one line (control characters shown as escapes), at most ``limit`` chars."""
+    out = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[: limit + 1])
+    return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
-def _check_table(i: int, table: Any) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ValueError(f"tables[{i}] is not an object")
-    columns = table.get("columns", [])
-    rows = table.get("rows", [])
-    if not isinstance(columns, list) or not isinstance(rows, list):
-        raise ValueError(f"tables[{i}]: columns and rows must be lists")
-    if not all(isinstance(r, list) for r in rows):
-        raise ValueError(f"tables[{i}]: every row must be a list")
-    return {"title": str(table.get("title") or ""), "columns": columns, "rows": rows}
+def order_key(result: Result) -> tuple[bool, float, str]:
+    """Smaller ``order`` first; results without an order after the others; then by name."""
+    return (result.order is None, result.order or 0.0, result.name)
 
 
-def _check_figure(i: int, fig: Any) -> dict[str, Any]:
-    if not isinstance(fig, dict):
-        raise ValueError(f"figures[{i}] is not an object")
-    out: dict[str, Any] = {}
-    for key in ("svg", "png"):
-        value = fig.get(key)
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"figures[{i}].{key} must be a relative path or null")
-        out[key] = value or None
-    if out["svg"] is None and out["png"] is None:
-        raise ValueError(f"figures[{i}] names neither an svg nor a png")
-    out["caption"] = "" if fig.get("caption") is None else str(fig.get("caption"))
-    return out
+def scan(results_dir: str | Path) -> tuple[list[Loaded], list[str]]:
+    """Read every ``results_dir/*/result.json``: (valid results in report order, warnings).
 
-
-def _list_of(doc: dict[str, Any], key: str) -> list[Any]:
-    value = doc.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"{key} must be a list")
-    return value
-
-
-def validate(doc: Any) -> dict[str, Any]:
-    """Return a normalised copy of one result document, or raise ValueError saying what's wrong."""
-    if not isinstance(doc, dict):
-        raise ValueError("top level is not a JSON object")
-    schema = doc.get("schema")
-    if schema != SCHEMA:
-        raise ValueError(f"unknown schema {schema!r} (this report reads {SCHEMA!r})")
-    out = dict(doc)
-    for key in _REQUIRED_TEXT:
-        if not isinstance(doc.get(key), str) or not doc[key].strip():
-            raise ValueError(f"{key} must be a non-empty string")
-    for key in _OPTIONAL_TEXT:
-        value = doc.get(key)
-        out[key] = "" if value is None else str(value)
-    config = doc.get("config")
-    out["config"] = config if isinstance(config, dict) else {}
-    out["quick"] = bool(doc.get("quick", False))
-    seconds = doc.get("seconds")
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
-        seconds = None
-    out["seconds"] = seconds if seconds is not None and math.isfinite(seconds) else None
-    out["comparisons"] = [
-        _check_comparison(i, r) for i, r in enumerate(_list_of(doc, "comparisons"))
-    ]
-    out["tables"] = [_check_table(i, t) for i, t in enumerate(_list_of(doc, "tables"))]
-    out["figures"] = [_check_figure(i, f) for i, f in enumerate(_list_of(doc, "figures"))]
-    return out
-
-
-def _order_key(result: dict[str, Any]) -> tuple[int, str]:
-    name = result["name"]
-    return (EXPERIMENTS.index(name) if name in EXPERIMENTS else len(EXPERIMENTS), name)
-
-
-def scan(results_dir: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Read every `results_dir/*/result.json`: (valid results in report order, warnings).
-
-    Each result gains `_dir` (the folder it came from, for resolving figure paths) and
-    `_source` (its result.json). Raises GradprobeError when there is nothing to report.
-    """
+    Raises `GradprobeError` when the folder is missing or holds no valid result (its message
+    then names every invalid file and why)."""
     root = Path(results_dir)
     if not root.exists():
-        raise GradprobeError(f"results folder {root} does not exist")
+        raise GradprobeError(f"results folder {one_line(str(root))} does not exist")
     if not root.is_dir():
-        raise GradprobeError(f"{root} is not a folder (expected the --out folder of `reproduce`)")
-    files = sorted(p for p in root.glob("*/result.json") if p.is_file())
+        raise GradprobeError(
+            f"{one_line(str(root))} is not a folder (expected the --out folder of `reproduce`)"
+        )
+    files = sorted(p for p in root.glob("*/result.json") if p.is_file() and not p.is_symlink())
     if not files:
         hint = ""
         if (root / "result.json").is_file():
-            hint = f"; {root} looks like one experiment's folder, pass its parent instead"
+            hint = "; it looks like one experiment's folder, pass its parent instead"
         raise GradprobeError(
-            f"no results in {root}: expected {root}/<experiment>/result.json "
-            f"(run `gradprobe reproduce NAME --out {root}` first){hint}"
+            f"no results in {one_line(str(root))}: expected <DIR>/<experiment>/result.json "
+            f"(run `gradprobe reproduce NAME --out DIR` first){hint}"
         )
-
-    results: list[dict[str, Any]] = []
+    loaded: list[Loaded] = []
     warnings: list[str] = []
-    seen: dict[str, Path] = {}
+    seen: dict[str, str] = {}
     for path in files:
-        rel = path.relative_to(root)
+        rel = path.relative_to(root).as_posix()
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            warnings.append(f"{rel}: not readable JSON ({exc}); skipped")
+            result = read_result(path)
+        except (ResultError, ValueError, TypeError, OverflowError, RecursionError) as e:
+            message = str(e).replace(str(path), rel)
+            for prefix in (f"{rel}: ", f"{rel} "):  # the line names the file once
+                message = message.removeprefix(prefix)
+            warnings.append(one_line(f"{rel} is invalid and not reported: {message}"))
             continue
-        try:
-            result = validate(doc)
-        except ValueError as exc:
-            warnings.append(f"{rel}: {exc}; skipped")
-            continue
-        name = result["name"]
-        if name in seen:
+        if result.name in seen:
             warnings.append(
-                f"{rel}: experiment {name!r} already read from {seen[name]}; skipped this copy"
+                one_line(
+                    f"{rel}: experiment {result.name!r} was already read from "
+                    f"{seen[result.name]}; this copy is not reported"
+                )
             )
             continue
-        seen[name] = rel
-        if name not in EXPERIMENTS:
-            warnings.append(f"{rel}: {name!r} is not one of gradprobe's experiments; shown last")
-        result["_dir"] = path.parent
-        result["_source"] = rel
-        results.append(result)
-
-    if not results:
+        seen[result.name] = rel
+        loaded.append(Loaded(result=result, folder=path.parent, source=rel))
+    if not loaded:
         raise GradprobeError(
-            f"no valid results in {root} ({len(files)} result.json found): " + "; ".join(warnings)
+            f"no valid results in {one_line(str(root))} ({len(files)} result.json found): "
+            + "; ".join(warnings)
         )
-    results.sort(key=_order_key)
-    return results, warnings
+    loaded.sort(key=lambda item: order_key(item.result))
+    return loaded, warnings
 
 
-def load_results(results_dir: str | Path) -> list[dict[str, Any]]:
-    """The valid results under `results_dir`, in the book's order (broken files are skipped)."""
-    return scan(results_dir)[0]
+def load_results(results_dir: str | Path) -> list[Result]:
+    """The valid results under ``results_dir``, in report order (invalid files are skipped)."""
+    return [item.result for item in scan(results_dir)[0]]

@@ -12,6 +12,11 @@ Use it from a plot module like this::
 
 Figures from `subplots` sit on matplotlib's Agg canvas directly, never on pyplot: nothing needs
 a display, nothing touches the global backend, and nothing stays open after `save_figure`.
+
+The style is applied in a context, never globally: `subplots` and `save_figure` each use
+`styled()` for their own work, and `gradprobe.report.figures.draw_figures` runs a plot module's
+whole ``draw`` inside `styled()`, so lines and labels drawn later are styled too. Matplotlib's
+global ``rcParams`` are the same after drawing as before.
 The colours match the HTML report's: blue for our numbers, amber for the book's.
 """
 
@@ -80,11 +85,6 @@ RC: dict[Any, Any] = {
 }
 
 
-def apply_style() -> None:
-    """Set gradprobe's rcParams globally (idempotent). `subplots` calls it for you."""
-    mpl.rcParams.update(RC)
-
-
 @contextlib.contextmanager
 def styled() -> Iterator[None]:
     """gradprobe's rcParams for the duration of a `with` block only."""
@@ -95,12 +95,15 @@ def styled() -> Iterator[None]:
 def subplots(
     nrows: int = 1, ncols: int = 1, *, figsize: Sequence[float] | None = None, **kwargs: Any
 ) -> tuple[Figure, Any]:
-    """Like `plt.subplots`, but Agg-backed, styled and never registered with pyplot."""
-    apply_style()
+    """Like `plt.subplots`, but Agg-backed, styled and never registered with pyplot.
+
+    The figure and its axes are made inside `styled()` (spines, grid, colour cycle, layout);
+    artists added afterwards take the style from the caller's context (`draw_figures`)."""
     size = None if figsize is None else (float(figsize[0]), float(figsize[1]))
-    fig = Figure(figsize=size)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, **kwargs)
+    with styled():
+        fig = Figure(figsize=size)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, **kwargs)
     return fig, axes
 
 
@@ -132,8 +135,9 @@ def save_figure(fig: Figure, path_stem: str | Path) -> tuple[Path, Path]:
     try:
         if not isinstance(fig.canvas, FigureCanvasAgg):
             FigureCanvasAgg(fig)  # a pyplot figure from a GUI backend still saves headless
-        _save_atomic(fig, png, "png", dpi=PNG_DPI, metadata={"Software": None})
-        _save_atomic(fig, svg, "svg", metadata={"Date": None, "Creator": None})
+        with styled():  # svg.hashsalt and svg.fonttype are read when saving
+            _save_atomic(fig, png, "png", dpi=PNG_DPI, metadata={"Software": None})
+            _save_atomic(fig, svg, "svg", metadata={"Date": None, "Creator": None})
     finally:
         close(fig)
     return png, svg
