@@ -15,8 +15,8 @@ from report.toy_experiment import make_result
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
     root = tmp_path / "results"
-    make_result("chain", order=50.0).write(root / "chain")
-    make_result("initial-speed", order=20.0).write(root / "initial-speed")
+    make_result("second-toy", order=50.0).write(root / "second-toy")
+    make_result("first-toy", order=20.0).write(root / "first-toy")
     return root
 
 
@@ -35,7 +35,7 @@ def test_writes_report_prints_headline_and_path(
     assert headline.startswith("2 of 6 numbers the book prints lie inside our seed band")
     assert path == str(results / "report.html") and err == ""
     page = (results / "report.html").read_text("utf-8")
-    assert page.index('id="initial-speed"') < page.index('id="chain"')
+    assert page.index('id="first-toy"') < page.index('id="second-toy"')
 
 
 def test_out_title_and_json(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
@@ -43,7 +43,7 @@ def test_out_title_and_json(results: Path, tmp_path: Path, capsys: pytest.Captur
     assert main(["report", str(results), "--out", str(target), "--title", "T", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["report"] == str(target) and doc["warnings"] == []
-    assert doc["experiments"] == ["initial-speed", "chain"]
+    assert doc["experiments"] == ["first-toy", "second-toy"]
     board = doc["scoreboard"]
     assert (board["reproductions_inside"], board["reproductions_judged"]) == (2, 6)
     assert (board["checks_passed"], board["checks"]) == (4, 4)
