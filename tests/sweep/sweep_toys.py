@@ -3,6 +3,8 @@
 Imported by workers as ``sweep_toys:Toy`` (tests/sweep is put on the path by conftest.py, and
 on PYTHONPATH for subprocesses). ``$SWEEP_TOY_LOG``, when set, names a file to which every
 finished computation appends one line "<x> <y> <mode> <seed> <pid>" — the kill test counts them.
+``crash=True`` makes the worker process exit abruptly on a run's first attempt (never use it
+in this process: --jobs 1 runs here).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ToyConfig:
     seed: int = 0
     fail: bool = False
     sleep: float = 0.0
+    crash: bool = False
     quick: bool = False
 
 
@@ -56,6 +59,11 @@ class Toy(Experiment[ToyConfig]):
         ctx.progress("toy", 0, 1)
         if config.sleep:
             time.sleep(config.sleep)
+        if config.crash and not (ctx.out_dir / "crashed-once").exists():
+            # the worker process dies (as if killed by the OOM killer) on the first attempt
+            ctx.out_dir.mkdir(parents=True, exist_ok=True)
+            (ctx.out_dir / "crashed-once").touch()
+            os._exit(3)
         if config.fail:
             raise RuntimeError(f"toy failure at x={config.x}")
         seeds = list(range(config.seed, config.seed + config.seeds))

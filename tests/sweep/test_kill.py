@@ -39,13 +39,22 @@ def test_the_pool_runs_jobs_in_worker_processes_and_records_failures(
     log = tmp_path / "toy.log"
     monkeypatch.setenv("SWEEP_TOY_LOG", str(log))
     plan = plan_sweep(TOY, {"x": "1..4", "fail": "false,true", "sleep": "0.2"}, tmp_path / "s")
+    crash = plan_sweep(TOY, {"x": "9", "crash": "true"}, tmp_path / "s").runs
+    plan.runs += crash
     summary = run_sweep(plan, jobs=2, show="none")
     assert (summary.jobs, summary.threads) == (2, 1)
-    assert summary.done == 4 and len(summary.failed) == 4
+    # the worker that died under x=9 broke the pool: x=9 (and whatever ran beside it) was
+    # retried on a fresh pool and finished
+    assert summary.done == 5 and len(summary.failed) == 4
+    assert (crash[0].run_dir / "crashed-once").is_file()
+    assert (crash[0].run_dir / "result.json").is_file()
     pids = {int(line[4]) for line in log_lines(log)}
-    assert len(log_lines(log)) == 4 and os.getpid() not in pids and len(pids) >= 1
+    assert sorted(int(line[0]) for line in log_lines(log)) == [1, 2, 3, 4, 9]
+    assert os.getpid() not in pids
     assert {o["pid"] for o in summary.outcomes} >= pids
-    assert len({o["pid"] for o in summary.outcomes}) == 2  # two worker processes shared the work
+    assert len({o["pid"] for o in summary.outcomes}) >= 2  # several worker processes did the work
+    log_text = (tmp_path / "s" / "sweep.log").read_text("utf-8")
+    assert "retry" in log_text and "(worker died)" in log_text
 
 
 def test_kill_9_at_any_moment_loses_no_finished_run(tmp_path: Path) -> None:
