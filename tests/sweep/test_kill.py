@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import subprocess_env
 
+from conftest import subprocess_env
 from gradprobe.sweep import plan_sweep, run_sweep
 from gradprobe.sweep.local import cores
 

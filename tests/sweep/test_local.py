@@ -53,7 +53,7 @@ def test_runs_are_content_addressed_and_a_rerun_skips_them(tmp_path: Path) -> No
 
 def test_a_failed_run_is_recorded_does_not_stop_the_sweep_and_is_retried(tmp_path: Path) -> None:
     out = tmp_path / "s"
-    plan, summary = sweep(out, {"x": "1,2,3", "fail": "false,true"})
+    _, summary = sweep(out, {"x": "1,2,3", "fail": "false,true"})
     assert summary.done == 3 and len(summary.failed) == 3
     for h, err in summary.failed.items():
         assert err.startswith("RuntimeError: toy failure at x=")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import subprocess_env
 
+from conftest import subprocess_env
 from gradprobe.sweep import plan_sweep, run_sweep
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'gradprobe[ray]')")

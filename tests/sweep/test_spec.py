@@ -130,7 +130,7 @@ def test_toml_lists_and_grid_strings(tmp_path: Path) -> None:
     path = tmp_path / "sweep.toml"
     path.write_text(
         'experiment = "x"\nquick = true\n[grid]\ndepth = [2, 4]\nseed = "0..2"\n'
-        'sizes = [[784, 10], [784, 30, 10]]\n[random]\nn = 3\nseed = 1\n',
+        "sizes = [[784, 10], [784, 30, 10]]\n[random]\nn = 3\nseed = 1\n",
         "utf-8",
     )
     doc = load_toml(path)

@@ -245,7 +245,9 @@ def heatmap(results: Any, metric: str, x: str, y: str | None, pooled: list[str])
     return Heatmap(metric, x, y, f"<h3>{esc(metric)}</h3>{table}")
 
 
-def run_table(runs: Any, results: Any, keys: list[str], metrics: list[str]) -> tuple[list[str], Any]:
+def run_table(
+    runs: Any, results: Any, keys: list[str], metrics: list[str]
+) -> tuple[list[str], Any]:
     """One row per run: its swept keys, status, each metric's median, seconds."""
     table = runs.copy()
     cols = ["run"] + [_column(k, runs.columns) for k in keys] + ["status"]
@@ -253,7 +255,7 @@ def run_table(runs: Any, results: Any, keys: list[str], metrics: list[str]) -> t
         rows, _ = _values(results, m)
         med = rows.groupby("run")["value"].median()
         table[m] = table["run"].map(med)
-    cols += metrics + ["seconds", "error"]
+    cols += [*metrics, "seconds", "error"]
     return cols, table[cols]
 
 
@@ -365,7 +367,7 @@ def render_sweep_html(
     fail_html = ""
     if len(failed):
         items = "".join(
-            f'<li><code>{esc(r.run)}</code>: {esc(r.error or "failed")}</li>'
+            f"<li><code>{esc(r.run)}</code>: {esc(r.error or 'failed')}</li>"
             for r in failed.itertuples(index=False)
         )
         fail_html = (

@@ -84,6 +84,7 @@ def run_local(
                 finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     task = running.pop(fut)
+                    outcome: Outcome | None
                     try:
                         outcome = fut.result()
                     except BrokenProcessPool as e:

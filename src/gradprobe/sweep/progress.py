@@ -3,7 +3,7 @@
 The `Tracker` counts; sinks show it. Every finished run becomes one plain line (always
 appended to ``DIR/sweep.log``; on stderr too when it is not a terminal), e.g.::
 
-    sweep [ 12/32] done   3f2a9c0e1b7d4a55 depth=4 seed=1 (1.3 s) · 2 running · 1 failed · ETA 0:00:21
+    sweep [12/32] done   3f2a9c0e depth=4 seed=1 (1.3 s) · 2 running · 1 failed · ETA 0:00:21
 
 On a terminal a rich progress bar shows the same counts instead of the per-run lines.
 The ETA is the remaining runs times the observed time between finishes in this sweep
@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 
 def _clock(seconds: float) -> str:
-    s = int(round(max(0.0, seconds)))
+    s = round(max(0.0, seconds))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 

@@ -86,7 +86,9 @@ def plan_sweep(
             continue
         seen.add(h)
         runs.append(
-            PlannedRun(h, point, plain(dataclasses.asdict(config)), store.run_dir(h), store.state(h))
+            PlannedRun(
+                h, point, plain(dataclasses.asdict(config)), store.run_dir(h), store.state(h)
+            )
         )
     return SweepPlan(experiment, exp.name, spec, store, runs)
 

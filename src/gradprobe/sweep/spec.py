@@ -187,7 +187,9 @@ def _literal(text: str, where: str) -> Any:
 # -- the --grid syntax ---------------------------------------------------------------------------
 def split_top(text: str) -> list[str]:
     """Split at commas that are not inside brackets or quotes."""
-    parts, depth, quote, cur = [], 0, "", []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth, quote = 0, ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote
@@ -216,7 +218,9 @@ def _range(item: str, where: str) -> Range | None:
         low, high = float(low_text), float(high_text)
         step = float(step_text) if step_text else None
     except ValueError:
-        raise ConfigError(f"{where}: cannot read the range {item!r} (write a..b or a..b:step)")
+        raise ConfigError(
+            f"{where}: cannot read the range {item!r} (write a..b or a..b:step)"
+        ) from None
     if not all(math.isfinite(x) for x in (low, high, step or 0.0)):
         raise ConfigError(f"{where}: the range {item!r} is not finite")
     if high < low:
@@ -237,7 +241,7 @@ def _expand(r: Range, tp: Any, where: str) -> list[Any]:
         raise ConfigError(
             f"{where}: a float range needs a step in a grid (a..b:step), or use --random"
         )
-    n = int(math.floor((r.high - r.low) / step + 1e-9)) + 1
+    n = math.floor((r.high - r.low) / step + 1e-9) + 1
     if n > MAX_RANGE:
         raise ConfigError(f"{where}: the range expands to {n} values (at most {MAX_RANGE})")
     values = [r.low + i * step for i in range(n)]
@@ -314,7 +318,9 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         try:
             import tomli as tomllib
         except ModuleNotFoundError:
-            raise ConfigError("reading sweep.toml needs Python ≥ 3.11 or `pip install tomli`")
+            raise ConfigError(
+                "reading sweep.toml needs Python ≥ 3.11 or `pip install tomli`"
+            ) from None
     p = Path(path)
     try:
         text = p.read_text("utf-8")

@@ -39,7 +39,8 @@ State = Literal["finished", "failed", "pending"]
 
 def run_hash(experiment_name: str, config: Any) -> str:
     """The content address of one run: `config_hash` over ``{"experiment", "config"}``."""
-    full = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    is_instance = dataclasses.is_dataclass(config) and not isinstance(config, type)
+    full = dataclasses.asdict(config) if is_instance else config
     return config_hash({"experiment": experiment_name, "config": plain(full)})
 
 
@@ -101,7 +102,12 @@ class Store:
             )
 
     def prepare(
-        self, spec: str, name: str, keys: list[str], runs: list[PlannedRun], settings: dict[str, Any]
+        self,
+        spec: str,
+        name: str,
+        keys: list[str],
+        runs: list[PlannedRun],
+        settings: dict[str, Any],
     ) -> None:
         """Write each run's ``config.json`` (if absent) and merge this sweep into the manifest."""
         for r in runs:
