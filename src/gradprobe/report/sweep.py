@@ -19,7 +19,6 @@ the default one. The Content-Security-Policy forbids every fetch and every scrip
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -407,8 +406,9 @@ def render_sweep_html(
 {sortable(cols, table, "the sweep's order")}
 </section>
 </main>
-<footer class="wrap">Made by gradprobe from {esc(json.dumps(str(manifest.get("experiment", ""))))}'s
-sweep tables (results.parquet, runs.parquet). This page works offline.
+<footer class="wrap">Made by gradprobe from the tables of a sweep of
+<code>{esc(manifest.get("experiment", ""))}</code> (results.parquet, runs.parquet).
+This page works offline.
 <a href="#top">Back to top</a></footer>
 </body>
 </html>
