@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from ..errors import ConfigError
 from ..experiments.base import with_fields
 from ..results import plain
-from .gather import GatherInfo, gather
+from .gather import GatherInfo, _pyarrow, gather
 from .local import plan_threads, run_local
 from .progress import LogSink, Tracker, make_sinks
 from .spec import SweepSpec, build_spec, describe, expand
@@ -112,6 +112,7 @@ def run_sweep(
         raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if retries < 0:
         raise ConfigError(f"retries must be ≥ 0, got {retries}")
+    _pyarrow()  # the tables need it: say so before anything runs
     store = plan.store
     todo = [r for r in plan.runs if r.state != "finished"]
     if backend == "local":
