@@ -113,7 +113,7 @@ def main() -> int:
         order = ("seq", "pool") if r % 2 == 0 else ("pool", "seq")
         for what in order:
             if what == "seq":
-                seq.append(one(grid, jobs=1))
+                seq.append(one(grid, jobs=1, threads=1))
             else:
                 pool.append(one(grid, jobs=a.jobs, threads=1))
             print(f"round {r + 1}: {what} {(seq if what == 'seq' else pool)[-1]:.1f} s", flush=True)
@@ -146,7 +146,7 @@ def main() -> int:
             rays, seqs = [], []
             for _ in range(a.rounds):
                 rays.append(one(noop, backend="ray"))
-                seqs.append(one(noop, jobs=1))
+                seqs.append(one(noop, jobs=1, threads=1))
             ray.shutdown()
             # Ray runs 2 at a time: its cost per run is 2 slots × wall time / runs, against the
             # in-process time per run (the experiment's own base cost, the same in both).
