@@ -101,6 +101,7 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--no-ray", action="store_true")
+    p.add_argument("--no-pool", action="store_true", help="measure only the Ray overhead")
     p.add_argument("--json", metavar="FILE")
     a = p.parse_args()
     os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -108,8 +109,9 @@ def main() -> int:
     )
     grid = {"seed": f"0..{a.runs - 1}", "steps": str(a.steps)}
     one({"seed": "0", "steps": "1"}, jobs=1)  # warm-up: imports, first torch call
-    seq, pool = [], []
-    for r in range(a.rounds):
+    seq: list[float] = []
+    pool: list[float] = []
+    for r in range(0 if a.no_pool else a.rounds):
         order = ("seq", "pool") if r % 2 == 0 else ("pool", "seq")
         for what in order:
             if what == "seq":
@@ -117,7 +119,6 @@ def main() -> int:
             else:
                 pool.append(one(grid, jobs=a.jobs, threads=1))
             print(f"round {r + 1}: {what} {(seq if what == 'seq' else pool)[-1]:.1f} s", flush=True)
-    ratios = [s / q for s, q in zip(seq, pool)]
     out: dict[str, Any] = {
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores",
         "load_average": os.getloadavg(),
@@ -125,12 +126,14 @@ def main() -> int:
         "steps": a.steps,
         "sequential_s": seq,
         "pool_s": pool,
-        "speedup_median": statistics.median(ratios),
     }
-    print(
-        f"{a.runs} runs of {a.steps} steps: one after another {statistics.median(seq):.1f} s, "
-        f"pool of {a.jobs} {statistics.median(pool):.1f} s, speed-up ×{out['speedup_median']:.2f}"
-    )
+    if seq:
+        out["speedup_median"] = statistics.median(s / q for s, q in zip(seq, pool))
+        print(
+            f"{a.runs} runs of {a.steps} steps: one after another {statistics.median(seq):.1f} s,"
+            f" pool of {a.jobs} {statistics.median(pool):.1f} s,"
+            f" speed-up ×{out['speedup_median']:.2f}"
+        )
     if not a.no_ray:
         try:
             import ray
