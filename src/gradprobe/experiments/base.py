@@ -11,7 +11,8 @@ An experiment *computes*; it never draws. It supplies
   ``reproduction``), checks (``identity``/``bound``) and theory (``prediction``);
 * ``conclude(config, data, comparisons) -> [str]``: sentences chosen and filled from the
   numbers, saying plainly where a result disagrees with the book;
-* optionally ``tables(config, data)`` and ``write_files(config, data, out_dir)`` (CSVs).
+* optionally ``tables(config, data)`` and ``write_files(config, data, out_dir)`` (CSVs), and
+  ``metrics(config, data)``: per-seed values for a sweep's table (`gradprobe.sweep`).
 
 `Experiment.run` (not overridden) owns the rest: thread policy, timing, progress, building the
 `gradprobe.results.Result` and writing ``out_dir/result.json`` atomically. Figures are drawn
@@ -133,6 +134,12 @@ class Experiment(Generic[C]):
 
     def write_files(self, config: C, data: dict[str, Any], out_dir: Path) -> None:
         """Extra files beside result.json (CSVs), written atomically. Default: none."""
+
+    def metrics(self, config: C, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """Per-seed values a sweep gathers beside the comparisons: rows ``{"metric": str,
+        "seed": int, "value": float | None}`` computed from ``data`` (one per quantity and
+        seed). Default: none — a sweep's table then holds the comparisons' median and band."""
+        return []
 
     def seeds_of(self, config: C) -> int:
         """How many independent runs stand behind the bands (the config's ``seeds``)."""

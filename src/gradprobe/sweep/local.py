@@ -1,0 +1,112 @@
+"""The local backend: a pool of worker processes on this machine (the default).
+
+``jobs`` runs at a time, each on ``threads`` torch threads, with jobs × threads ≤ cores (the
+caller chooses them with `plan_threads`). Workers are started with ``spawn`` (no forked torch
+state), set their thread counts before torch starts, and die with the sweep on Linux. A worker
+that dies (out of memory, a segfault) breaks the pool: its run is retried on a fresh pool up to
+``retries`` times, then recorded as failed. With ``jobs == 1`` runs execute in this process,
+one after another (no start-up cost; a debugger works).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from .worker import execute, init_worker, record_error
+
+Task = dict[str, Any]
+Outcome = dict[str, Any]
+
+
+def cores() -> int:
+    """CPU cores this process may use (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_threads(jobs: int | None, threads: int | None, n_runs: int) -> tuple[int, int]:
+    """(jobs, threads per job) with jobs × threads ≤ cores: ``jobs`` defaults to the cores
+    (at most the number of runs) and is capped at the cores; ``threads`` defaults to
+    cores // jobs and is capped so the product fits."""
+    c = cores()
+    j = c if jobs is None else jobs
+    j = max(1, min(j, c, max(1, n_runs)))
+    t = max(1, c // j) if threads is None else max(1, min(threads, c // j))
+    return j, t
+
+
+def run_local(
+    tasks: list[Task],
+    *,
+    jobs: int,
+    threads: int,
+    retries: int,
+    on_start: Callable[[Task], None],
+    on_finish: Callable[[Task, Outcome], None],
+) -> None:
+    """Execute ``tasks`` (see `worker.execute`), calling ``on_start``/``on_finish`` in this
+    process as runs start and end."""
+    if jobs <= 1:
+        for task in tasks:
+            on_start(task)
+            on_finish(task, execute({**task, "threads": threads}))
+        return
+    queue: deque[Task] = deque(tasks)
+    attempts: dict[str, int] = {}
+    ctx = multiprocessing.get_context("spawn")
+    while queue:
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=ctx, initializer=init_worker,
+            initargs=(threads, os.getpid()),
+        ) as pool:  # fmt: skip
+            running: dict[Future[Outcome], Task] = {}
+            broken = False
+            while (queue and not broken) or running:
+                while queue and not broken and len(running) < jobs:
+                    task = queue.popleft()
+                    try:
+                        fut = pool.submit(execute, {**task, "threads": threads})
+                    except BrokenProcessPool:
+                        queue.appendleft(task)
+                        broken = True
+                        break
+                    running[fut] = task
+                    on_start(task)
+                finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    task = running.pop(fut)
+                    outcome: Outcome | None
+                    try:
+                        outcome = fut.result()
+                    except BrokenProcessPool as e:
+                        broken = True
+                        outcome = _crashed(task, attempts, retries, queue, e)
+                    except Exception as e:  # pickling and the like: the task cannot run
+                        outcome = _crashed(task, attempts, 0, queue, e)
+                    if outcome is not None:
+                        on_finish(task, outcome)
+                    else:
+                        on_finish(task, {"hash": task["hash"], "status": "retry"})
+
+
+def _crashed(
+    task: Task, attempts: dict[str, int], retries: int, queue: deque[Task], e: BaseException
+) -> Outcome | None:
+    """A worker died under ``task``: requeue it (None) or, out of retries, record the failure."""
+    n = attempts.get(task["hash"], 0) + 1
+    attempts[task["hash"]] = n
+    if n <= retries:
+        queue.append(task)
+        return None
+    message = f"worker process died ({type(e).__name__}: {e}) after {n} attempt(s)"
+    record_error(Path(task["run_dir"]), task["hash"], message, "", 0.0)
+    return {"hash": task["hash"], "status": "failed", "seconds": 0.0, "error": message}
