@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
@@ -25,6 +26,7 @@ examples:
   gradprobe report quick-results                    # writes quick-results/report.html
   gradprobe report quick-results --out chapter5.html --title "Chapter 5, reproduced"
   gradprobe report quick-results --json             # path, experiments, scoreboard, warnings
+  gradprobe report sweeps/chain                     # a sweep folder: same as sweep-report
 
 The report only ever replaces a regular file: a device, FIFO, folder or symbolic link as --out
 is refused."""
@@ -62,6 +64,20 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("DIR is empty; name the --out folder of `gradprobe reproduce`")
     if args.out is not None and not args.out.strip():
         raise ConfigError("--out is empty; name a file or leave --out out")
+    if (Path(args.dir) / "sweep.json").is_file():  # a sweep folder: its own page
+        from . import sweep_report
+
+        return sweep_report.run(
+            argparse.Namespace(
+                dir=args.dir,
+                out=args.out,
+                title=args.title,
+                json=args.json,
+                metric=None,
+                x=None,
+                y=None,
+            )
+        )
     info = generate_report(args.dir, args.out, title=args.title)
     for warning in info.warnings:
         print(f"gradprobe report: warning: {warning}", file=sys.stderr)
