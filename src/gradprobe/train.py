@@ -17,10 +17,9 @@ knows nothing of probes; it calls `Callback` hooks, and a probe can be one.
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,8 +29,15 @@ import torch
 import torch.nn.functional as F
 
 from .backprop import Params, Workspace, compile_step
+from .checkpoints import (
+    PROCESS_START,
+    CheckpointError,
+    clean_stale_temporaries,
+    data_fingerprint,
+    read_checkpoint,
+    write_checkpoint,
+)
 from .errors import ConfigError, DataError, NonFiniteError
-from .io import load_tensors, save_tensors
 from .nets import Network
 
 # Bytes of per-seed shuffled rows gathered at once: small enough that the rows are still in
@@ -159,7 +165,14 @@ def _shuffle_generators(net: Network) -> list[torch.Generator]:
 
 
 class Trainer:
-    """SGD for a `Network` with S seeds. ``Trainer(net, config).fit(training, evaluation)``."""
+    """SGD for a `Network` with S seeds. ``Trainer(net, config).fit(training, evaluation)``.
+
+    ``checkpoint``: a file written (atomically) after every epoch, from which ``fit(...,
+    resume=True)`` continues; see `gradprobe.checkpoints`. ``run_config``: JSON-able settings of
+    the caller (for example the data source) stored in the checkpoint; a resume with other
+    values is refused, as is one with another network, other SGD settings (only ``epochs`` may
+    grow) or other training data.
+    """
 
     def __init__(
         self,
@@ -169,8 +182,11 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         progress: bool = False,
         checkpoint: str | Path | None = None,
+        run_config: Mapping[str, Any] | None = None,
     ):
         self.net = net
+        self.run_config = dict(run_config or {})
+        self._data: dict[str, Any] = {}
         self.config = config
         self.callbacks = list(callbacks)
         self.progress = progress
@@ -311,8 +327,11 @@ class Trainer:
             ex, el = _xy(evaluation, net.sizes[-1], dtype)
             ev = (ex.to(device), el.to(device))
         state = TrainState(net=net, config=self.config, n=x.shape[0])
-        if resume and self.checkpoint is not None and self.checkpoint.exists():
-            self._restore(state)
+        if self.checkpoint is not None:
+            clean_stale_temporaries(self.checkpoint, older_than=PROCESS_START)
+            self._data = data_fingerprint(x, labels)
+            if resume and self.checkpoint.exists():
+                self._restore(state)
         for hook in self._hooks("on_train_begin"):
             hook(state)
         steps = math.ceil(x.shape[0] / self.config.batch_size)
@@ -355,46 +374,78 @@ class Trainer:
         return {
             "net": self.net.config.to_dict(),
             "train": asdict(self.config),
+            "run": dict(self.run_config),
+            "data": self._data,
             "epoch": state.epoch,
             "step": state.step,
             "accuracy": state.accuracy,
             "seconds": state.seconds,
         }
 
-    def _save(self, state: TrainState) -> None:
-        assert self.checkpoint is not None
-        tensors = {k: v for k, v in self.net.state_dict().items()}
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        tensors = dict(self.net.state_dict())
         for i, v in enumerate(self._velocity):
             tensors[f"velocity.{i}"] = v
         for s, g in enumerate(self.generators):
             tensors[f"shuffle_rng.{s}"] = g.get_state()
-        save_tensors(self.checkpoint, tensors, {"gradprobe.train": json.dumps(self._meta(state))})
+        return tensors
+
+    def _save(self, state: TrainState) -> None:
+        assert self.checkpoint is not None
+        write_checkpoint(self.checkpoint, self._tensors(), self._meta(state))
 
     def _restore(self, state: TrainState) -> None:
+        """Continue from the checkpoint: `CheckpointError` if it is damaged or foreign,
+        `ConfigError` if it belongs to another run (network, SGD settings other than the
+        number of epochs, the caller's ``run_config``, training data)."""
         assert self.checkpoint is not None
-        tensors, meta = load_tensors(self.checkpoint)
-        try:
-            saved = json.loads(meta["gradprobe.train"])
-        except (KeyError, json.JSONDecodeError):
-            raise DataError(f"{self.checkpoint} is not a gradprobe training checkpoint") from None
-        mine = self._meta(state)
-        for key in ("net", "train"):
-            if {k: v for k, v in saved[key].items() if k != "epochs"} != {
-                k: v for k, v in mine[key].items() if k != "epochs"
-            }:
-                raise ConfigError(
-                    f"checkpoint {self.checkpoint} was made with other settings ({key}: "
-                    f"{saved[key]}); remove it or use the same settings to resume"
-                )
+        ck = read_checkpoint(self.checkpoint)
+        saved, mine = ck.meta, self._meta(state)
+        where = f"checkpoint {self.checkpoint}"
+        diffs = _differences(saved["net"], mine["net"])
+        diffs += _differences(saved["train"], mine["train"], skip=("epochs",))
+        diffs += _differences(saved["run"], mine["run"])
+        if saved["data"] != mine["data"]:
+            n0, n1 = saved["data"].get("n"), mine["data"].get("n")
+            diffs.append(
+                f"training data: {n0} examples in the checkpoint, {n1} now"
+                if n0 != n1
+                else "training data: same size, other contents (SHA-256 differs)"
+            )
+        if diffs:
+            raise ConfigError(
+                f"{where} was made with other settings ({'; '.join(diffs)}); resume with the "
+                f"same settings, or delete it to start a new run"
+            )
+        if saved["epoch"] > self.config.epochs:
+            raise ConfigError(
+                f"{where} has already {saved['epoch']} epochs, more than the {self.config.epochs} "
+                f"asked for; ask for at least {saved['epoch']} epochs"
+            )
+        want = self._tensors()
+        for k, v in want.items():
+            got = ck.tensors.get(k)
+            if got is None or got.shape != v.shape or got.dtype != v.dtype:
+                raise CheckpointError(f"{where} is damaged: tensor {k!r} missing or mismatched")
         with torch.no_grad():
             for k, v in self.net.state_dict().items():
-                v.copy_(tensors[k])
+                v.copy_(ck.tensors[k])
             for i, v in enumerate(self._velocity):
-                v.copy_(tensors[f"velocity.{i}"])
+                v.copy_(ck.tensors[f"velocity.{i}"])
         for s, g in enumerate(self.generators):
-            g.set_state(tensors[f"shuffle_rng.{s}"])
+            g.set_state(ck.tensors[f"shuffle_rng.{s}"])
         state.epoch, state.step = saved["epoch"], saved["step"]
         state.accuracy, state.seconds = saved["accuracy"], saved["seconds"]
+
+
+def _differences(
+    saved: dict[str, Any], mine: dict[str, Any], skip: tuple[str, ...] = ()
+) -> list[str]:
+    return [
+        f"{k}: {saved.get(k)!r} in the checkpoint, {mine.get(k)!r} now"
+        for k in sorted(set(saved) | set(mine))
+        if k not in skip and saved.get(k) != mine.get(k)
+    ]
 
 
 def _clip_per_seed(grads: list[torch.Tensor], max_norm: float) -> None:
@@ -464,9 +515,15 @@ def train(
     progress: bool = False,
     checkpoint: str | Path | None = None,
     resume: bool = False,
+    run_config: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``net`` (all its seeds) by SGD; see `Trainer`. Returns a `TrainResult`."""
     trainer = Trainer(
-        net, config or TrainConfig(), callbacks=callbacks, progress=progress, checkpoint=checkpoint
+        net,
+        config or TrainConfig(),
+        callbacks=callbacks,
+        progress=progress,
+        checkpoint=checkpoint,
+        run_config=run_config,
     )
     return trainer.fit(training, evaluation, resume=resume)
