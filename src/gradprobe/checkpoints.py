@@ -151,7 +151,7 @@ def clean_stale_temporaries(path: str | os.PathLike[str], *, older_than: float) 
     atomic writes name them) last modified before ``older_than`` (a `time.time()`): the
     leftovers of a run killed while writing. Returns the files removed."""
     path = Path(path)
-    removed = []
+    removed: list[Path] = []
     if not path.parent.is_dir():
         return removed
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
