@@ -219,6 +219,7 @@ class Trainer:
         update = self._update
         need_mean = bool(on_batch) or cfg.clip_norm is not None
         perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators])
+        perms = perms.to(x.device)  # the shuffle is drawn on the CPU: same order on any device
         n0, nL = x.shape[1], y1h.shape[1]
         row_bytes = S * (n0 + nL) * x.element_size()
         chunk = max(m, (_GATHER_BYTES // max(row_bytes, 1)) // m * m)
