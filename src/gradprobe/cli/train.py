@@ -13,11 +13,11 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from ..checkpoints import read_checkpoint
 from ..data import load_data
 from ..errors import ConfigError
-from ..io import write_json
-from ..checkpoints import read_checkpoint
 from ..experiments.base import default_threads, torch_threads
+from ..io import write_json
 from ..nets import DEVICES, Network, resolve_device, save_network
 from ..train import Callback, TrainConfig, Trainer, TrainState
 from . import _common as c
