@@ -85,3 +85,28 @@ def test_load_rejects_foreign_files(tmp_path):
         load_network(bad)
     with pytest.raises(DataError):
         load_network(tmp_path / "missing.safetensors")
+
+
+def test_resolve_device():
+    from gradprobe.nets import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(None) == torch.device("cpu")
+    auto = resolve_device("auto")
+    assert auto.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert Network([3, 2], device="auto").weights[0].device.type == auto.type
+    for bad in ("tpu", "gpu", "", "cuda:99"):
+        if bad.startswith("cuda") and not torch.cuda.is_available():
+            continue
+        with pytest.raises(ConfigError, match="device"):
+            resolve_device(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no GPU"):
+            Network([3, 2], device="cuda")
+
+
+def test_same_initial_weights_on_any_device():
+    cpu = Network([5, 4, 2], seeds=2, seed=3)
+    auto = Network([5, 4, 2], seeds=2, seed=3, device="auto")
+    for a, b in zip(cpu.parameters(), auto.parameters()):
+        assert torch.equal(a, b.cpu())

@@ -41,10 +41,16 @@ def test_speed_equals_autograd_and_book(activation, output, cost):
             assert abs(np.linalg.norm(nb[l]) - ls.speed[s, l].item()) < 1e-10
 
 
-def test_quantiles_and_median():
-    net = Network([10, 5, 5, 3], seeds=11)
+@pytest.mark.parametrize("seeds", [2, 4, 11])
+def test_quantiles_and_median_are_numpys(seeds):
+    net = Network([10, 5, 5, 3], seeds=seeds)
     ls = learning_speed(net, torch.rand(30, 10), torch.randint(0, 3, (30,)))
     assert ls.median.shape == (2,)
+    per_seed = ls.speed.double().numpy()
+    np.testing.assert_allclose(ls.median.numpy(), np.median(per_seed, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(
+        ls.quantile(0.1).numpy(), np.quantile(per_seed, 0.1, axis=0), rtol=1e-12
+    )
     assert (ls.quantile(0.1) <= ls.median.double()).all()
     assert (ls.median.double() <= ls.quantile(0.9)).all()
 
@@ -80,3 +86,16 @@ def test_real_data_matches_reference_and_book(sizes):
     for l, (ref, book) in enumerate(zip(REFERENCE[sizes], INITIAL_SPEED[sizes])):
         assert abs(med[l].item() / ref - 1) < 0.15, (l, med[l].item(), ref)
         assert lo[l].item() <= book <= hi[l].item(), (l, book, lo[l].item(), hi[l].item())
+
+
+def test_bad_labels_and_shapes_are_typed_errors():
+    from gradprobe import ConfigError, DataError
+
+    net = Network([6, 4, 4, 5], seeds=2)
+    x = torch.rand(8, 6)
+    with pytest.raises(DataError, match="labels"):
+        learning_speed(net, x, torch.full((8,), 7))
+    with pytest.raises(ConfigError, match="input layer"):
+        learning_speed(net, torch.rand(8, 7), torch.zeros(8, dtype=torch.long))
+    with pytest.raises(DataError, match="no examples"):
+        learning_speed(net, torch.rand(0, 6), torch.zeros(0, dtype=torch.long))

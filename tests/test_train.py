@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from gradprobe import Callback, ConfigError, Network, NonFiniteError, TrainConfig, Trainer, train
+from gradprobe.activations import ACTIVATIONS
+from gradprobe.costs import PAIRS
 
 
 def _data(n=60, n_in=12, n_out=4, seed=0):
@@ -20,8 +22,10 @@ def _net(seeds=1, **kw):
     return Network([12, 7, 5, 4], seeds=seeds, **kw)
 
 
-def _reference_epoch(net, x, y, cfg, perm):
-    """One epoch with autograd gradients and the update rule written out plainly."""
+def _reference_epoch(net, x, y, cfg, perm, record=None):
+    """One epoch with autograd gradients and the update rule written out plainly (one seed).
+
+    ``record``: a list that receives each step's gradients (mean cost, after clipping)."""
     n, m = x.shape[0], cfg.batch_size
     y1h = torch.nn.functional.one_hot(y, 4).double()
     params = [*net.weights, *net.biases]
@@ -34,6 +38,8 @@ def _reference_epoch(net, x, y, cfg, perm):
         if cfg.clip_norm is not None:
             norm = torch.sqrt(sum((g**2).sum() for g in grads))
             grads = [g * min(1.0, cfg.clip_norm / (norm.item() + 1e-12)) for g in grads]
+        if record is not None:
+            record.append(grads)
         with torch.no_grad():
             for k, (p, g) in enumerate(zip(params, grads)):
                 is_weight = k < len(net.weights)
@@ -66,6 +72,61 @@ def test_one_epoch_equals_autograd_sgd(cfg):
     _reference_epoch(ref, x, y, cfg, perm)
     for a, b in zip(ours.parameters(), ref.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+class _Grads(Callback):
+    """Copies ``state.grads`` after every step."""
+
+    def __init__(self):
+        self.steps = []
+
+    def on_batch_end(self, state):
+        self.steps.append([g.clone() for g in state.grads])
+
+
+def _check_against_autograd(activation, output, cost, cfg, init="default"):
+    x, y = _data()
+    kw = dict(activation=activation, cost=cost, output=output, init=init, seed=4)
+    ours, ref = _net(**kw), _net(**kw)
+    spy = _Grads()
+    trainer = Trainer(ours, cfg, callbacks=[spy])
+    perm = torch.randperm(
+        60, generator=torch.Generator().set_state(trainer.generators[0].get_state())
+    )
+    trainer.fit((x, y))
+    expected = []
+    _reference_epoch(ref, x, y, cfg, perm, record=expected)
+    assert len(spy.steps) == len(expected) == 6  # 60 examples, batch 10
+    for step, (got, want) in enumerate(zip(spy.steps, expected)):
+        for g, w in zip(got, want):
+            torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-12, msg=f"step {step}")
+    for a, b in zip(ours.parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize(("output", "cost"), PAIRS, ids=[f"{o}+{c}" for o, c in PAIRS])
+def test_every_activation_cost_output_trains_as_autograd(activation, output, cost):
+    """Every combination the trainer accepts, float64: each step's gradients (state.grads) and
+    the parameters after one epoch equal torch.autograd's. A wrong σ′ for any hidden
+    activation, a wrong δᴸ for any output/cost pair or a wrong scale fails here."""
+    cfg = TrainConfig(epochs=1, batch_size=10, eta=0.05, lmbda=1.0)
+    _check_against_autograd(activation, output, cost, cfg)
+
+
+@pytest.mark.parametrize("clip", [None, 0.05, 1e6], ids=["no-clip", "clipping", "clip-inactive"])
+def test_grads_have_one_scale_with_and_without_clipping(clip):
+    """state.grads is the mean-cost gradient (after clipping) whether clipping is on or off."""
+    cfg = TrainConfig(epochs=1, batch_size=10, eta=0.3, clip_norm=clip, momentum=0.5)
+    _check_against_autograd("tanh", "sigmoid", "cross-entropy", cfg)
+
+
+def test_relu_nets_have_dead_and_live_units():
+    """The ReLU check above is not vacuous: both branches of σ′ occur in the first layer."""
+    x, _ = _data()
+    net = _net(activation="relu", seed=4)
+    z = net.layers[0](x)
+    assert (z > 0).any() and (z < 0).any()
 
 
 def test_network2_l2_form():

@@ -7,17 +7,22 @@ For a batch of examples x and every seed at once (no autograd):
     BP3  ∂C/∂bˡⱼ = δˡⱼ
     BP4  ∂C/∂wˡⱼₖ = aˡ⁻¹ₖ δˡⱼ
 
-Summed over the batch, BP3 and BP4 give Σₓ ∂Cₓ/∂bˡ and Σₓ ∂Cₓ/∂wˡ; divide by the batch size
-for the gradient of the mean cost. This is the engine of both the trainer and the book's
-learning-speed measurement; tests check it against `torch.autograd` in float64.
+Summed over the batch, BP3 and BP4 give Σₓ ∂Cₓ/∂bˡ and Σₓ ∂Cₓ/∂wˡ; with δᴸ scaled by 1/B
+they give the gradient of the mean cost instead. This one implementation, `forward_backward`,
+is the engine of the trainer (which calls it with buffers it allocates once) and of the
+book's learning-speed measurement (through `backprop`); tests check it against
+`torch.autograd` in float64 for every activation × cost × output pair.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
+from .activations import Activation
+from .costs import Cost
 from .nets import Network
 
 
@@ -30,6 +35,185 @@ class Gradients:
 
     bias: list[torch.Tensor]
     weight: list[torch.Tensor]
+
+
+@dataclass
+class Workspace:
+    """Buffers for one batch size B, reused by every call of `forward_backward`.
+
+    ``A[l−1]``: aˡ [S, B, n_l] for l = 1 … L (zˡ is computed into it, then σ applied in place);
+    ``D[l−1]``: δˡ [S, B, n_l]; ``DT``: their transposed views [S, n_l, B];
+    ``P[l−1]``: σ′(zˡ) [S, B, n_l] for the hidden layers l = 1 … L−1.
+    """
+
+    A: list[torch.Tensor]
+    D: list[torch.Tensor]
+    DT: list[torch.Tensor]
+    P: list[torch.Tensor]
+
+    @classmethod
+    def allocate(
+        cls,
+        sizes: Sequence[int],
+        seeds: int,
+        batch: int,
+        *,
+        dtype: torch.dtype,
+        device: torch.device | str | None = None,
+    ) -> Workspace:
+        def new(k: int) -> torch.Tensor:
+            return torch.empty(seeds, batch, k, dtype=dtype, device=device)
+
+        A = [new(k) for k in sizes[1:]]
+        D = [new(k) for k in sizes[1:]]
+        return cls(A=A, D=D, DT=[d.transpose(1, 2) for d in D], P=[new(k) for k in sizes[1:-1]])
+
+
+@dataclass
+class Params:
+    """The parameters as plain tensors, with the views the products need, built once.
+
+    ``W[l−1]``: wˡ [S, n_l, n_{l−1}]; ``B[l−1]``: bˡ [S, n_l]; ``WT``: (wˡ)ᵀ views
+    [S, n_{l−1}, n_l]; ``Bu``: bˡ as [S, 1, n_l] views. Views follow in-place updates.
+    """
+
+    W: list[torch.Tensor]
+    B: list[torch.Tensor]
+    WT: list[torch.Tensor]
+    Bu: list[torch.Tensor]
+
+    @classmethod
+    def of(cls, W: Sequence[torch.Tensor], B: Sequence[torch.Tensor]) -> Params:
+        W, B = [w.detach() for w in W], [b.detach() for b in B]
+        return cls(W=W, B=B, WT=[w.transpose(1, 2) for w in W], Bu=[b.unsqueeze(1) for b in B])
+
+
+Step = Callable[[torch.Tensor, torch.Tensor, Workspace], torch.Tensor]
+
+
+def compile_step(
+    act: Activation,
+    cost: Cost,
+    params: Params,
+    GW: Sequence[torch.Tensor],
+    GB: Sequence[torch.Tensor],
+) -> Step:
+    """BP1–BP4 specialised once for an activation, a cost and fixed buffers: the hot path.
+
+    Returns ``step(x, y, ws) -> aᴸ`` for per-seed inputs x [S, b, n_0], one-hot targets
+    y [S, b, n_L] and a `Workspace` ``ws`` for this b, which writes Σₓ ∂Cₓ/∂wˡ into ``GW[l−1]``
+    [S, n_l, n_{l−1}] and Σₓ ∂Cₓ/∂bˡ into ``GB[l−1]`` [S, n_l] (sums over the b examples).
+    Every product writes into a buffer (``out=``), σ and σ′ run in place; the choices that
+    depend on the activation and the cost are made here, not per step.
+    """
+    W, WT, Bu = params.W, params.WT, params.Bu
+    L = len(W)
+    hidden = act.inplace
+    output: Callable[[torch.Tensor], torch.Tensor] | None = {
+        "sigmoid": torch.sigmoid_,
+        "linear": None,
+    }.get(cost.output, cost.output_fn_)
+    prime = act.prime_from_output
+    # BP1 is aᴸ − y except for sigmoid outputs with the quadratic cost (σ′(zᴸ) stays).
+    plain_bp1 = not (cost.name == "quadratic" and cost.output == "sigmoid")
+    bp1 = cost.delta
+    bmm, baddbmm, tsum, sub = torch.bmm, torch.baddbmm, torch.sum, torch.sub
+    forward_hidden = range(L - 1)
+    backward_hidden = range(L - 1, 0, -1)
+    last_b, last_wt = Bu[-1], WT[-1]
+
+    def step(x: torch.Tensor, y: torch.Tensor, ws: Workspace) -> torch.Tensor:
+        A, D, DT, P = ws.A, ws.D, ws.DT, ws.P
+        # Forward: zˡ = wˡ aˡ⁻¹ + bˡ into A[l], then aˡ = σ(zˡ) in place, keeping every aˡ.
+        a = x
+        for l in forward_hidden:
+            a = hidden(baddbmm(Bu[l], a, WT[l], out=A[l]))
+        a = baddbmm(last_b, a, last_wt, out=A[-1])
+        if output is not None:
+            a = output(a)
+        # BP1, then BP3/BP4 and BP2 layer by layer, from the output back.
+        delta = sub(a, y, out=D[-1]) if plain_bp1 else bp1(a, y, out=D[-1])
+        for l in backward_hidden:
+            bmm(DT[l], A[l - 1], out=GW[l])  # BP4
+            tsum(D[l], 1, out=GB[l])  # BP3
+            delta = bmm(D[l], W[l], out=D[l - 1])  # (wˡ⁺¹)ᵀ δˡ⁺¹ …
+            if prime is not None:
+                delta.mul_(prime(A[l - 1], out=P[l - 1]))  # … ⊙ σ′(zˡ)   (BP2)
+        bmm(DT[0], x, out=GW[0])
+        tsum(D[0], 1, out=GB[0])
+        return a
+
+    return step
+
+
+def forward_backward(
+    act: Activation,
+    cost: Cost,
+    params: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    ws: Workspace,
+    GW: Sequence[torch.Tensor],
+    GB: Sequence[torch.Tensor],
+    *,
+    mean: bool = False,
+) -> torch.Tensor:
+    """One forward pass and BP1–BP4 into the buffers ``GW`` and ``GB``; returns aᴸ.
+
+    params: wˡ [S, n_l, n_{l−1}] and bˡ [S, n_l] (`Params`); x: [S, b, n_0] per seed, or
+    [b, n_0] shared by all seeds; y: one-hot targets [S, b, n_L] or [b, n_L]; ws: a `Workspace`
+    for this b. Writes ∂/∂wˡ into ``GW[l−1]`` [S, n_l, n_{l−1}] and ∂/∂bˡ into ``GB[l−1]``
+    [S, n_l]: Σₓ ∂Cₓ/∂θ, or with ``mean`` the gradient of the mean cost (1/b) Σₓ ∂Cₓ/∂θ.
+    The same equations as `compile_step` (which the trainer uses), for one call.
+    """
+    b = x.shape[-2]
+    if x.dim() == 3:
+        if y.dim() == 2:
+            y = y.expand(x.shape[0], *y.shape)
+        a = compile_step(act, cost, params, GW, GB)(x, y, ws)
+    else:
+        a = _shared_input(act, cost, params, x, y, ws, GW, GB)
+    if mean:
+        torch._foreach_mul_([*GW, *GB], 1.0 / b)
+    return a
+
+
+def _shared_input(
+    act: Activation,
+    cost: Cost,
+    params: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    ws: Workspace,
+    GW: Sequence[torch.Tensor],
+    GB: Sequence[torch.Tensor],
+) -> torch.Tensor:
+    """`forward_backward` for x [b, n_0] shared by every seed: the first layer's products fold
+    into single matrix products (no per-seed copy of x); the rest as `compile_step`."""
+    W, Bu = params.W, params.Bu
+    L = len(W)
+    A, D, DT, P = ws.A, ws.D, ws.DT, ws.P
+    a = x
+    for l in range(L):
+        z = A[l]
+        if l == 0:
+            z.copy_(torch.matmul(W[0], x.T).transpose(1, 2)).add_(Bu[0])  # [S, n_1, b]ᵀ
+        else:
+            torch.baddbmm(Bu[l], a, params.WT[l], out=z)
+        a = act.inplace(z) if l < L - 1 else cost.output_fn_(z)
+    delta = cost.delta(a, y, out=D[-1])
+    prime = act.prime_from_output
+    for l in range(L - 1, -1, -1):
+        if l:
+            torch.bmm(DT[l], A[l - 1], out=GW[l])
+        else:
+            torch.matmul(DT[0], x, out=GW[0])
+        torch.sum(D[l], 1, out=GB[l])
+        if l:
+            delta = torch.bmm(D[l], W[l], out=D[l - 1])
+            if prime is not None:
+                delta.mul_(prime(A[l - 1], out=P[l - 1]))
+    return a
 
 
 def feedforward(net: Network, x: torch.Tensor) -> list[torch.Tensor]:
@@ -46,22 +230,16 @@ def feedforward(net: Network, x: torch.Tensor) -> list[torch.Tensor]:
 
 
 def backprop(net: Network, x: torch.Tensor, y: torch.Tensor) -> Gradients:
-    """Σₓ ∂Cₓ/∂bˡ and Σₓ ∂Cₓ/∂wˡ by BP1–BP4.
+    """Σₓ ∂Cₓ/∂bˡ and Σₓ ∂Cₓ/∂wˡ by BP1–BP4 (`forward_backward`).
 
     x: [B, n_0] (the same examples for every seed) or [S, B, n_0]; y: one-hot targets
     [B, n_L] or [S, B, n_L]. Returns `Gradients` summed (not averaged) over the B examples.
     """
-    acts = feedforward(net, x)
-    delta = net.cost.delta(acts[-1], y)  # BP1, [S, B, n_L]
-    prime = net.act.prime_from_output
-    weights = [w.detach() for w in net.weights]
-    nb: list[torch.Tensor] = [torch.empty(0)] * len(weights)
-    nw: list[torch.Tensor] = [torch.empty(0)] * len(weights)
-    for l in range(len(weights) - 1, -1, -1):
-        nb[l] = delta.sum(-2)  # BP3
-        nw[l] = torch.matmul(delta.transpose(-1, -2), acts[l])  # BP4
-        if l > 0:
-            delta = torch.matmul(delta, weights[l])  # (wˡ⁺¹)ᵀ δˡ⁺¹ …
-            if prime is not None:
-                delta = delta * prime(acts[l])  # … ⊙ σ′(zˡ)   (BP2)
-    return Gradients(bias=nb, weight=nw)
+    params = Params.of(net.weights, net.biases)
+    dtype, device = params.W[0].dtype, params.W[0].device
+    x, y = x.to(dtype), y.to(dtype)
+    ws = Workspace.allocate(net.sizes, net.n_seeds, x.shape[-2], dtype=dtype, device=device)
+    GW = [torch.empty_like(w) for w in params.W]
+    GB = [torch.empty_like(b) for b in params.B]
+    forward_backward(net.act, net.cost, params, x, y, ws, GW, GB)
+    return Gradients(bias=GB, weight=GW)

@@ -51,6 +51,15 @@ class Cost:
             return torch.softmax(z, dim=-1)
         return z
 
+    def output_fn_(self, z: torch.Tensor) -> torch.Tensor:
+        """aᴸ = f(zᴸ), overwriting ``z`` where the function allows it (sigmoid, linear); the
+        softmax returns a new tensor. Use the return value."""
+        if self.output == "sigmoid":
+            return torch.sigmoid_(z)
+        if self.output == "softmax":
+            return torch.softmax(z, dim=-1)
+        return z
+
     def per_example(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Cₓ for each example, summed over output units: [..., n_out] → [...].
 
@@ -65,15 +74,23 @@ class Cost:
         return -torch.special.xlogy(y, a).sum(-1)  # log-likelihood: −ln aᴸ_y for one-hot y
 
     def delta(
-        self, a: torch.Tensor, y: torch.Tensor, *, out: torch.Tensor | None = None
+        self,
+        a: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        out: torch.Tensor | None = None,
+        scale: float | None = None,
     ) -> torch.Tensor:
         """δᴸ = ∂Cₓ/∂zᴸ from the output activations (BP1). ``a``, ``y``: [..., n_out].
 
         ``out``: a buffer of a's shape to write δᴸ into (the trainer's hot path reuses one).
+        ``scale``: multiply δᴸ by this (1/m gives the δᴸ of the mean cost over m examples).
         """
         d = torch.sub(a, y, out=out) if out is not None else a - y
         if self.name == "quadratic" and self.output == "sigmoid":
             d.mul_(torch.addcmul(a, a, a, value=-1.0))  # ⊙ σ′(zᴸ) = aᴸ(1 − aᴸ)
+        if scale is not None and scale != 1.0:
+            d.mul_(scale)
         return d
 
 

@@ -77,6 +77,37 @@ def parse_sizes(text: str | Sequence[int]) -> tuple[int, ...]:
     return sizes
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: torch.device | str | None = "auto") -> torch.device:
+    """``"auto"`` → the GPU when torch sees one, else the CPU; ``"cpu"`` (or None); ``"cuda"``
+    or ``"cuda:N"`` (`ConfigError` when torch sees no GPU); a `torch.device` is checked alike.
+    The same code runs on either: only where the tensors live changes."""
+    if device is None:
+        return torch.device("cpu")
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(
+            f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}"
+        ) from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "device 'cuda' asked for, but torch sees no GPU here; use --device cpu or auto"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device {device!r}: only {torch.cuda.device_count()} GPU(s) are visible"
+            )
+    elif dev.type != "cpu":
+        raise ConfigError(f"unsupported device {device!r}; choose one of: {', '.join(DEVICES)}")
+    return dev
+
+
 class SeedLinear(nn.Module):
     """zˡ = wˡ aˡ⁻¹ + bˡ for S seeds at once.
 
@@ -101,7 +132,9 @@ class Network(nn.Module):
     """The book's network: ``sizes`` such as [784, 30, 30, 10], S = ``seeds`` copies.
 
     ``forward(x)``: x [B, n_0] or [S, B, n_0] → aᴸ [S, B, n_L]. Hidden layers use
-    ``activation``; the output layer uses the activation paired with ``cost``.
+    ``activation``; the output layer uses the activation paired with ``cost``. ``device``:
+    ``"cpu"`` (default), ``"cuda"`` or ``"auto"`` (the GPU if there is one); see
+    `resolve_device`. Initial weights are drawn on the CPU, so they do not depend on it.
     """
 
     def __init__(
@@ -115,10 +148,11 @@ class Network(nn.Module):
         seeds: int = 1,
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
-        device: torch.device | str | None = None,
+        device: torch.device | str | None = "cpu",
     ):
         super().__init__()
         sizes = parse_sizes(sizes)
+        device = resolve_device(device)
         if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
             raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
         if init not in INITS:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from .backprop import backprop
+from .errors import ConfigError, DataError
 from .nets import Network
 
 
@@ -34,11 +35,14 @@ class LearningSpeed:
 
     @property
     def median(self) -> torch.Tensor:
-        """[H] the median over seeds of each hidden layer's speed."""
-        return self.speed.median(dim=0).values
+        """[H] float64, the median over seeds of each hidden layer's speed: `quantile` (0.5),
+        the mean of the two middle values for an even number of seeds (NumPy's definition),
+        so it always lies between the 10 % and 90 % quantiles."""
+        return self.quantile(0.5)
 
     def quantile(self, q: float) -> torch.Tensor:
-        """[H] the q-quantile over seeds of each hidden layer's speed."""
+        """[H] float64, the q-quantile over seeds of each hidden layer's speed (linear
+        interpolation, as ``numpy.quantile``)."""
         return torch.quantile(self.speed.double(), q, dim=0)
 
 
@@ -51,8 +55,23 @@ def learning_speed(
     x: [n, n_0] inputs; y: [n, n_L] one-hot targets (or [n] integer labels). The gradient is of
     the mean cost over all n examples, accumulated in chunks of ``chunk`` examples.
     """
+    n_out = net.sizes[-1]
+    if x.dim() != 2 or x.shape[1] != net.sizes[0]:
+        raise ConfigError(
+            f"inputs of shape {tuple(x.shape)} do not fit the network's input layer of "
+            f"{net.sizes[0]} neurons (expected [n, {net.sizes[0]}])"
+        )
     if y.dim() == 1:
-        y = torch.nn.functional.one_hot(y, net.sizes[-1]).to(x.dtype)
+        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_out):
+            raise DataError(
+                f"labels must lie in 0 … {n_out - 1} for {n_out} output neurons, "
+                f"found {int(y.min())} … {int(y.max())}"
+            )
+        y = torch.nn.functional.one_hot(y.long(), n_out).to(x.dtype)
+    if y.shape != (x.shape[0], n_out):
+        raise DataError(f"targets of shape {tuple(y.shape)}; expected [{x.shape[0]}, {n_out}]")
+    if x.shape[0] == 0:
+        raise DataError("no examples to measure the speed of learning on")
     n = x.shape[0]
     sum_b: list[torch.Tensor] | None = None
     sum_w: list[torch.Tensor] | None = None

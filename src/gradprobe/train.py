@@ -9,17 +9,17 @@ where r(w) = (λ/n)·w for L2 and (λ/n)·sgn(w) for L1, biases unregularised. W
 network2's update w ← (1 − ηλ/n)·w − η·g. Gradients can be clipped to a maximum norm per seed
 (over all of that seed's parameters) before the update.
 
-The step is the BP equations written out with batched matrix products over seeds, in place,
-with no autograd: S seeds cost little more than one until the arithmetic dominates. The trainer
+The step calls `gradprobe.backprop.forward_backward` (BP1–BP4 with batched matrix products over
+seeds, into buffers allocated once per epoch, no autograd): S seeds cost little more than one
+until the arithmetic dominates. The trainer
 knows nothing of probes; it calls `Callback` hooks, and a probe can be one.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,9 +28,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .activations import LEAKY_SLOPE
+from .backprop import Params, Workspace, compile_step
+from .checkpoints import (
+    PROCESS_START,
+    CheckpointError,
+    clean_stale_temporaries,
+    data_fingerprint,
+    read_checkpoint,
+    write_checkpoint,
+)
 from .errors import ConfigError, DataError, NonFiniteError
-from .io import load_tensors, save_tensors
 from .nets import Network
 
 # Bytes of per-seed shuffled rows gathered at once: small enough that the rows are still in
@@ -80,8 +87,12 @@ def _is_int(v: object) -> bool:
 class TrainState:
     """What callbacks see. ``epoch`` counts completed epochs, ``step`` completed mini-batches.
 
-    ``accuracy`` holds one [S] list per completed epoch (empty without evaluation data);
-    ``grads`` are the last step's mean gradients [wˡ…, bˡ…] (valid inside ``on_batch_end``).
+    ``accuracy`` holds one [S] list per completed epoch (empty without evaluation data).
+    ``grads`` (valid inside ``on_batch_end``) are the last step's gradients [∂C/∂w¹ … ∂C/∂wᴸ,
+    ∂C/∂b¹ … ∂C/∂bᴸ], shapes [S, n_l, n_{l−1}] and [S, n_l], always on one scale: the gradient
+    of the mini-batch's *mean* cost C = (1/m) Σₓ Cₓ, without the regularisation term, after
+    per-seed clipping when ``clip_norm`` is set (the step used exactly these). They are the
+    trainer's buffers, overwritten by the next step: copy them to keep them.
     A callback may set ``stop`` to end training after the current epoch.
     """
 
@@ -145,16 +156,6 @@ def _xy(data: Data, n_out: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch
     return x.to(dtype), y.long()
 
 
-def _inplace_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    return {
-        "sigmoid": torch.sigmoid_,
-        "tanh": torch.tanh_,
-        "relu": torch.relu_,
-        "leaky-relu": lambda z: F.leaky_relu_(z, LEAKY_SLOPE),
-        "linear": lambda z: z,
-    }[name]
-
-
 def _shuffle_generators(net: Network) -> list[torch.Generator]:
     # Independent of the initialisation stream, derived from the same seed.
     return [
@@ -164,7 +165,14 @@ def _shuffle_generators(net: Network) -> list[torch.Generator]:
 
 
 class Trainer:
-    """SGD for a `Network` with S seeds. ``Trainer(net, config).fit(training, evaluation)``."""
+    """SGD for a `Network` with S seeds. ``Trainer(net, config).fit(training, evaluation)``.
+
+    ``checkpoint``: a file written (atomically) after every epoch, from which ``fit(...,
+    resume=True)`` continues; see `gradprobe.checkpoints`. ``run_config``: JSON-able settings of
+    the caller (for example the data source) stored in the checkpoint; a resume with other
+    values is refused, as is one with another network, other SGD settings (only ``epochs`` may
+    grow) or other training data.
+    """
 
     def __init__(
         self,
@@ -174,15 +182,19 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         progress: bool = False,
         checkpoint: str | Path | None = None,
+        run_config: Mapping[str, Any] | None = None,
     ):
         self.net = net
+        self.run_config = dict(run_config or {})
+        self._data: dict[str, Any] = {}
         self.config = config
         self.callbacks = list(callbacks)
         self.progress = progress
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.generators = _shuffle_generators(net)
-        p = [*net.weights, *net.biases]
-        self._params = [t.data for t in p]
+        self._views = Params.of(net.weights, net.biases)
+        self._params = [*self._views.W, *self._views.B]
+        self._grads = [torch.empty_like(t) for t in self._params]
         self._velocity = [torch.zeros_like(t) for t in self._params] if config.momentum else []
 
     # -- callbacks ---------------------------------------------------------------------------
@@ -198,43 +210,32 @@ class Trainer:
         self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
     ) -> None:
         net, cfg = self.net, self.config
-        S, n, m, L = net.n_seeds, x.shape[0], cfg.batch_size, len(net.layers)
-        W = self._params[:L]
-        B = self._params[L:]
-        WT = [w.transpose(1, 2) for w in W]  # views: stay current under in-place updates
-        Bu = [b.unsqueeze(1) for b in B]
-        GW = [torch.empty_like(w) for w in W]
-        GB = [torch.empty_like(b) for b in B]
-        grads = GW + GB
-        hidden = _inplace_activation(net.config.activation)
-        prime = net.act.prime_from_output
-        cost = net.cost
-        output_ = {"sigmoid": torch.sigmoid_, "linear": lambda z: z}.get(cost.output)
+        S, n, m = net.n_seeds, x.shape[0], cfg.batch_size
+        params, grads = self._views, self._grads
+        GW, GB = grads[: len(params.W)], grads[len(params.W) :]
+        step_fn = compile_step(net.act, net.cost, params, GW, GB)
         on_batch = self._hooks("on_batch_end")
         decay_w = cfg.eta * cfg.lmbda / state.n
         update = self._update
+        need_mean = bool(on_batch) or cfg.clip_norm is not None
         perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators])
+        perms = perms.to(x.device)  # the shuffle is drawn on the CPU: same order on any device
         n0, nL = x.shape[1], y1h.shape[1]
         row_bytes = S * (n0 + nL) * x.element_size()
         chunk = max(m, (_GATHER_BYTES // max(row_bytes, 1)) // m * m)
         tick_every = max(1, math.ceil(n / m) // 100)
         # Gather buffers, reused by every chunk (a fresh tensor per chunk costs more in page
-        # faults than the copy itself), and per-step buffers for aˡ, δˡ and σ′, reused by
-        # every step; one set per mini-batch size (the last mini-batch may be smaller).
+        # faults than the copy itself), and one `Workspace` (aˡ, δˡ, σ′ buffers) per
+        # mini-batch size, reused by every step (the last mini-batch may be smaller).
         rows = S * min(chunk, n)
         xbuf = torch.empty(rows, n0, dtype=x.dtype, device=x.device)
         ybuf = torch.empty(rows, nL, dtype=y1h.dtype, device=y1h.device)
-        sizes = net.sizes
-        bufs: dict[int, tuple[list[torch.Tensor], ...]] = {}
+        spaces: dict[int, Workspace] = {}
 
-        def buffers(mb: int) -> tuple[list[torch.Tensor], ...]:
-            if mb not in bufs:
-                A = [x.new_empty(S, mb, k) for k in sizes[1:]]  # aˡ, l = 1 … L
-                D = [x.new_empty(S, mb, k) for k in sizes[1:]]  # δˡ
-                DT = [d.transpose(1, 2) for d in D]
-                P = [x.new_empty(S, mb, k) for k in sizes[1:-1]]  # σ′(zˡ), hidden layers
-                bufs[mb] = (A, D, DT, P)
-            return bufs[mb]
+        def workspace(mb: int) -> Workspace:
+            if mb not in spaces:
+                spaces[mb] = Workspace.allocate(net.sizes, S, mb, dtype=x.dtype, device=x.device)
+            return spaces[mb]
 
         step = state.step
         # One seed's matrices (10 rows) gain nothing from a second intra-op thread, and on a
@@ -253,23 +254,12 @@ class Trainer:
                 yc = torch.index_select(y1h, 0, flat, out=ybuf[: S * c]).view(S, c, nL)
                 for xb, yb in zip(xc.split(m, 1), yc.split(m, 1)):
                     mb = xb.shape[1]
-                    A, D, DT, P = buffers(mb)
-                    # Forward: aˡ = σ(wˡ aˡ⁻¹ + bˡ), keeping every aˡ for BP2 and BP4.
-                    a = xb
-                    for l in range(L - 1):
-                        a = hidden(torch.baddbmm(Bu[l], a, WT[l], out=A[l]))
-                    z = torch.baddbmm(Bu[-1], a, WT[-1], out=A[-1])
-                    a = output_(z) if output_ is not None else cost.output_fn(z)
-                    # Backward: BP1, then BP3/BP4 and BP2 layer by layer.
-                    delta = cost.delta(a, yb, out=D[-1])
-                    for l in range(L - 1, -1, -1):
-                        torch.bmm(DT[l], A[l - 1] if l else xb, out=GW[l])
-                        torch.sum(D[l], 1, out=GB[l])
-                        if l:
-                            delta = torch.bmm(D[l], W[l], out=D[l - 1])
-                            if prime is not None:
-                                delta.mul_(prime(A[l - 1], out=P[l - 1]))
-                    update(grads, mb, decay_w)
+                    # Forward pass and BP1–BP4: Σₓ over this mini-batch, turned into the mean
+                    # in place only when a callback or clipping looks at it (else η/m does).
+                    step_fn(xb, yb, workspace(mb))
+                    if need_mean:
+                        torch._foreach_mul_(grads, 1.0 / mb)
+                    update(grads, mb, need_mean, decay_w)
                     step += 1
                     state.step = step
                     if on_batch:
@@ -282,15 +272,15 @@ class Trainer:
             if single:
                 torch.set_num_threads(threads)
 
-    def _update(self, grads: list[torch.Tensor], mb: int, decay_w: float) -> None:
-        """Apply one SGD step from the batch-summed gradients ``grads`` ([wˡ…, bˡ…])."""
+    def _update(self, grads: list[torch.Tensor], mb: int, mean: bool, decay_w: float) -> None:
+        """Apply one SGD step from ``grads`` ([wˡ…, bˡ…]): the mini-batch's mean gradients if
+        ``mean``, else its sums Σₓ (then η/m is the step). Clipping (which needs the mean)
+        happens here, in place."""
         cfg = self.config
         P, L = self._params, len(self.net.layers)
-        eta = cfg.eta / mb  # grads are Σₓ over the mini-batch: η/m makes it the mean
+        eta = cfg.eta if mean else cfg.eta / mb
         if cfg.clip_norm is not None:
-            torch._foreach_div_(grads, float(mb))
             _clip_per_seed(grads, cfg.clip_norm)
-            eta = cfg.eta
         if cfg.momentum:
             V = self._velocity
             torch._foreach_mul_(V, cfg.momentum)
@@ -338,8 +328,11 @@ class Trainer:
             ex, el = _xy(evaluation, net.sizes[-1], dtype)
             ev = (ex.to(device), el.to(device))
         state = TrainState(net=net, config=self.config, n=x.shape[0])
-        if resume and self.checkpoint is not None and self.checkpoint.exists():
-            self._restore(state)
+        if self.checkpoint is not None:
+            clean_stale_temporaries(self.checkpoint, older_than=PROCESS_START)
+            self._data = data_fingerprint(x, labels)
+            if resume and self.checkpoint.exists():
+                self._restore(state)
         for hook in self._hooks("on_train_begin"):
             hook(state)
         steps = math.ceil(x.shape[0] / self.config.batch_size)
@@ -382,46 +375,78 @@ class Trainer:
         return {
             "net": self.net.config.to_dict(),
             "train": asdict(self.config),
+            "run": dict(self.run_config),
+            "data": self._data,
             "epoch": state.epoch,
             "step": state.step,
             "accuracy": state.accuracy,
             "seconds": state.seconds,
         }
 
-    def _save(self, state: TrainState) -> None:
-        assert self.checkpoint is not None
-        tensors = {k: v for k, v in self.net.state_dict().items()}
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        tensors = dict(self.net.state_dict())
         for i, v in enumerate(self._velocity):
             tensors[f"velocity.{i}"] = v
         for s, g in enumerate(self.generators):
             tensors[f"shuffle_rng.{s}"] = g.get_state()
-        save_tensors(self.checkpoint, tensors, {"gradprobe.train": json.dumps(self._meta(state))})
+        return tensors
+
+    def _save(self, state: TrainState) -> None:
+        assert self.checkpoint is not None
+        write_checkpoint(self.checkpoint, self._tensors(), self._meta(state))
 
     def _restore(self, state: TrainState) -> None:
+        """Continue from the checkpoint: `CheckpointError` if it is damaged or foreign,
+        `ConfigError` if it belongs to another run (network, SGD settings other than the
+        number of epochs, the caller's ``run_config``, training data)."""
         assert self.checkpoint is not None
-        tensors, meta = load_tensors(self.checkpoint)
-        try:
-            saved = json.loads(meta["gradprobe.train"])
-        except (KeyError, json.JSONDecodeError):
-            raise DataError(f"{self.checkpoint} is not a gradprobe training checkpoint") from None
-        mine = self._meta(state)
-        for key in ("net", "train"):
-            if {k: v for k, v in saved[key].items() if k != "epochs"} != {
-                k: v for k, v in mine[key].items() if k != "epochs"
-            }:
-                raise ConfigError(
-                    f"checkpoint {self.checkpoint} was made with other settings ({key}: "
-                    f"{saved[key]}); remove it or use the same settings to resume"
-                )
+        ck = read_checkpoint(self.checkpoint)
+        saved, mine = ck.meta, self._meta(state)
+        where = f"checkpoint {self.checkpoint}"
+        diffs = _differences(saved["net"], mine["net"])
+        diffs += _differences(saved["train"], mine["train"], skip=("epochs",))
+        diffs += _differences(saved["run"], mine["run"])
+        if saved["data"] != mine["data"]:
+            n0, n1 = saved["data"].get("n"), mine["data"].get("n")
+            diffs.append(
+                f"training data: {n0} examples in the checkpoint, {n1} now"
+                if n0 != n1
+                else "training data: same size, other contents (SHA-256 differs)"
+            )
+        if diffs:
+            raise ConfigError(
+                f"{where} was made with other settings ({'; '.join(diffs)}); resume with the "
+                f"same settings, or delete it to start a new run"
+            )
+        if saved["epoch"] > self.config.epochs:
+            raise ConfigError(
+                f"{where} has already {saved['epoch']} epochs, more than the {self.config.epochs} "
+                f"asked for; ask for at least {saved['epoch']} epochs"
+            )
+        want = self._tensors()
+        for k, v in want.items():
+            got = ck.tensors.get(k)
+            if got is None or got.shape != v.shape or got.dtype != v.dtype:
+                raise CheckpointError(f"{where} is damaged: tensor {k!r} missing or mismatched")
         with torch.no_grad():
             for k, v in self.net.state_dict().items():
-                v.copy_(tensors[k])
+                v.copy_(ck.tensors[k])
             for i, v in enumerate(self._velocity):
-                v.copy_(tensors[f"velocity.{i}"])
+                v.copy_(ck.tensors[f"velocity.{i}"])
         for s, g in enumerate(self.generators):
-            g.set_state(tensors[f"shuffle_rng.{s}"])
+            g.set_state(ck.tensors[f"shuffle_rng.{s}"])
         state.epoch, state.step = saved["epoch"], saved["step"]
         state.accuracy, state.seconds = saved["accuracy"], saved["seconds"]
+
+
+def _differences(
+    saved: dict[str, Any], mine: dict[str, Any], skip: tuple[str, ...] = ()
+) -> list[str]:
+    return [
+        f"{k}: {saved.get(k)!r} in the checkpoint, {mine.get(k)!r} now"
+        for k in sorted(set(saved) | set(mine))
+        if k not in skip and saved.get(k) != mine.get(k)
+    ]
 
 
 def _clip_per_seed(grads: list[torch.Tensor], max_norm: float) -> None:
@@ -491,9 +516,15 @@ def train(
     progress: bool = False,
     checkpoint: str | Path | None = None,
     resume: bool = False,
+    run_config: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``net`` (all its seeds) by SGD; see `Trainer`. Returns a `TrainResult`."""
     trainer = Trainer(
-        net, config or TrainConfig(), callbacks=callbacks, progress=progress, checkpoint=checkpoint
+        net,
+        config or TrainConfig(),
+        callbacks=callbacks,
+        progress=progress,
+        checkpoint=checkpoint,
+        run_config=run_config,
     )
     return trainer.fit(training, evaluation, resume=resume)

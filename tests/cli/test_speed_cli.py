@@ -30,6 +30,9 @@ def test_speed_table(capsys):
     [
         ["--sizes", "784,10"],
         ["--sizes", "50,30,10"],
+        ["--sizes", "784,30,30,5"],
+        ["--sizes", "784,30,30,11"],
+        ["--device", "tpu"],
         ["--samples", "5000", "--data", "bundled"],
         ["--seeds", "0"],
         ["--init", "zeros"],

@@ -11,9 +11,11 @@ from rich.table import Table
 from ..book import INITIAL_SPEED
 from ..data import BUNDLED_SIZE, load_data
 from ..errors import ConfigError
-from ..nets import Network
+from ..nets import DEVICES, Network, resolve_device
 from ..speed import learning_speed
 from . import _common as c
+
+MNIST_CLASSES = 10
 
 NAME = "speed"
 HELP = "speed of learning ‖∂C/∂bˡ‖ of each hidden layer at initialisation, over many seeds"
@@ -39,6 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="first n training images to average over (default 1000, as the book)",
     )
     c.add_data_option(p, bundled_default=True)
+    p.add_argument(
+        "--device",
+        choices=list(DEVICES),
+        default="cpu",
+        help="where to compute: cpu (default), cuda, or auto (the GPU if there is one)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -55,11 +63,19 @@ def run(args: argparse.Namespace) -> int:
             f"images in {data.source}"
         )
     split = data.training.subset(args.samples)
+    shown = ",".join(map(str, args.sizes))
     if split.images.shape[1] != args.sizes[0]:
         raise ConfigError(
-            f"the data has {split.images.shape[1]} inputs per example but --sizes "
-            f"starts with {args.sizes[0]}"
+            f"--sizes {shown}: the input layer has {args.sizes[0]} neurons but the images of "
+            f"MNIST have {split.images.shape[1]} pixels; start --sizes with "
+            f"{split.images.shape[1]}"
         )
+    if args.sizes[-1] != MNIST_CLASSES:
+        raise ConfigError(
+            f"--sizes {shown}: the output layer has {args.sizes[-1]} neurons but MNIST has "
+            f"{MNIST_CLASSES} classes; end --sizes with {MNIST_CLASSES}"
+        )
+    device = resolve_device(args.device)
     net = Network(
         args.sizes,
         args.activation,
@@ -68,8 +84,9 @@ def run(args: argparse.Namespace) -> int:
         init=args.init,
         seeds=args.seeds,
         seed=args.seed,
+        device=device,
     )
-    ls = learning_speed(net, split.images, split.labels)
+    ls = learning_speed(net, split.images.to(device), split.labels.to(device))
     q10, q90 = ls.quantile(0.10), ls.quantile(0.90)
     book = INITIAL_SPEED.get(tuple(args.sizes)) if _book_setting(args) else None
     if args.json:
@@ -105,7 +122,10 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     console.print(table)
     ratio = ls.speed[:, -1] / ls.speed[:, 0]
-    console.print(f"last / first hidden layer: median {torch.median(ratio):.1f}×", highlight=False)
+    console.print(
+        f"last / first hidden layer: median {torch.quantile(ratio.double(), 0.5):.1f}×",
+        highlight=False,
+    )
     return 0
 
 

@@ -3,20 +3,49 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from ..checkpoints import read_checkpoint
 from ..data import load_data
 from ..errors import ConfigError
+from ..experiments.base import default_threads, torch_threads
 from ..io import write_json
-from ..nets import Network, save_network
+from ..nets import DEVICES, Network, resolve_device, save_network
 from ..train import Callback, TrainConfig, Trainer, TrainState
 from . import _common as c
+
+#: Options recorded with a run and reused by --resume: option dest → (section, key) of the
+#: checkpoint's record.
+RECORDED: dict[str, tuple[str, str]] = {
+    "sizes": ("net", "sizes"),
+    "activation": ("net", "activation"),
+    "cost": ("net", "cost"),
+    "output": ("net", "output"),
+    "init": ("net", "init"),
+    "seeds": ("net", "seeds"),
+    "seed": ("net", "seed"),
+    "epochs": ("train", "epochs"),
+    "batch_size": ("train", "batch_size"),
+    "eta": ("train", "eta"),
+    "lmbda": ("train", "lmbda"),
+    "regularization": ("train", "regularization"),
+    "momentum": ("train", "momentum"),
+    "clip": ("train", "clip_norm"),
+    "data": ("run", "data"),
+    "eval": ("run", "eval"),
+}
+_UNSET: Any = object()
+_DEFAULTS: dict[str, Any] = {}
+MNIST_CLASSES = 10
+CHECKPOINT = "checkpoint.safetensors"
 
 NAME = "train"
 HELP = "train the book's network on MNIST by mini-batch SGD (many seeds at once)"
@@ -75,8 +104,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="write result.json, network.safetensors and a resumable checkpoint here",
     )
-    p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.safetensors")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in DIR (--out) with its recorded settings; options given must "
+        "agree with them, except --epochs, which may grow",
+    )
+    p.add_argument(
+        "--device",
+        choices=list(DEVICES),
+        default="cpu",
+        help="where to train: cpu (default), cuda, or auto (the GPU if there is one)",
+    )
+    p.add_argument(
+        "--threads",
+        type=c.positive_int,
+        default=None,
+        help="torch intra-op threads (default: gradprobe's policy, "
+        "gradprobe.experiments.base.default_threads)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    # Options a resumed run takes from its record unless given: their defaults are filled in
+    # by `run`, so that it can tell an option given from one left alone.
+    for dest in RECORDED:
+        _DEFAULTS[dest] = p.get_default(dest)
+    p.set_defaults(**{dest: _UNSET for dest in RECORDED})
 
 
 class _EpochPrinter(Callback):
@@ -97,44 +149,144 @@ class _EpochPrinter(Callback):
         self.console.print(f"{line}   {state.seconds[-1]:.2f}")
 
 
+def _option(dest: str) -> str:
+    return "--" + {"clip": "clip"}.get(dest, dest).replace("_", "-")
+
+
+def _show(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's settings: options given, then (with --resume) the run's record, then defaults."""
+    given = {d: getattr(args, d) for d in RECORDED if getattr(args, d) is not _UNSET}
+    if not args.resume:
+        return {d: given.get(d, _DEFAULTS[d]) for d in RECORDED}
+    path = args.out / CHECKPOINT
+    if not path.exists():
+        raise ConfigError(f"--resume: there is no run to continue in {args.out} (no {CHECKPOINT})")
+    record = read_checkpoint(path).meta
+    recorded = {d: record[sec].get(key) for d, (sec, key) in RECORDED.items()}
+    if recorded["sizes"] is not None:
+        recorded["sizes"] = tuple(recorded["sizes"])
+    if "data" not in record["run"]:
+        raise ConfigError(f"--resume: {path} does not record its data; start a new run")
+    conflicts = []
+    for d, v in given.items():
+        if d == "epochs":
+            continue  # more epochs continue the same run; fewer are refused by the trainer
+        if d == "data" and v is not None and v != "bundled":
+            v = str(Path(v).expanduser().resolve())
+        if v != recorded[d]:
+            conflicts.append(f"{_option(d)} {_show(v)} (the run has {_show(recorded[d])})")
+    if conflicts:
+        raise ConfigError(
+            f"--resume: {args.out} holds a run with other settings: {'; '.join(conflicts)}; "
+            "leave these options out to reuse the run's, or use another --out"
+        )
+    return {**recorded, **{k: v for k, v in given.items() if k == "epochs"}}
+
+
+def _check_out_dir(out: Path) -> None:
+    """--out before any work: a folder we can create and write to (local validator)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out {out}: cannot create this folder ({e.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: no permission to write in this folder")
+
+
+def _check_sizes(sizes: tuple[int, ...], n_inputs: int, n_classes: int, source: str) -> None:
+    """The network's input layer must match the images and its output layer the classes."""
+    shown = ",".join(map(str, sizes))
+    if sizes[0] != n_inputs:
+        raise ConfigError(
+            f"--sizes {shown}: the input layer has {sizes[0]} neurons but the images of "
+            f"{source} have {n_inputs} pixels; start --sizes with {n_inputs}"
+        )
+    if sizes[-1] != n_classes:
+        raise ConfigError(
+            f"--sizes {shown}: the output layer has {sizes[-1]} neurons but {source} has "
+            f"{n_classes} classes; end --sizes with {n_classes}"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.momentum >= 1:
-        raise ConfigError(f"momentum must be below 1, got {args.momentum}")
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out DIR (the run to continue)")
-    data = load_data(args.data)
+    if args.out is not None:
+        args.out = Path(args.out).expanduser()
+        _check_out_dir(args.out)
+    cfg = _settings(args)
+    if cfg["momentum"] >= 1:
+        raise ConfigError(f"momentum must be below 1, got {cfg['momentum']}")
+    device = resolve_device(args.device)
+    data_spec = cfg["data"]
+    if data_spec is not None and data_spec != "bundled":
+        data_spec = str(Path(data_spec).expanduser().resolve())
+    data = load_data(data_spec)
+    _check_sizes(cfg["sizes"], int(data.training.images.shape[1]), MNIST_CLASSES, "MNIST")
     # The bundled subset has no validation split: it is evaluated on its test images.
-    on_validation = args.eval == "validation" and data.validation is not None
+    on_validation = cfg["eval"] == "validation" and data.validation is not None
     evaluation = data.validation if on_validation and data.validation else data.test
     net = Network(
-        args.sizes,
-        args.activation,
-        args.cost,
-        output=args.output,
-        init=args.init,
-        seeds=args.seeds,
-        seed=args.seed,
+        cfg["sizes"],
+        cfg["activation"],
+        cfg["cost"],
+        output=cfg["output"],
+        init=cfg["init"],
+        seeds=cfg["seeds"],
+        seed=cfg["seed"],
+        device=device,
     )
     config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        eta=args.eta,
-        lmbda=args.lmbda,
-        regularization=args.regularization,
-        momentum=args.momentum,
-        clip_norm=args.clip,
+        epochs=cfg["epochs"],
+        batch_size=cfg["batch_size"],
+        eta=cfg["eta"],
+        lmbda=cfg["lmbda"],
+        regularization=cfg["regularization"],
+        momentum=cfg["momentum"],
+        clip_norm=cfg["clip"],
     )
+    threads = args.threads or default_threads()
+    with torch_threads(threads):
+        return _train(args, cfg, data, data_spec, on_validation, evaluation, net, config)
+
+
+def _train(
+    args: argparse.Namespace,
+    cfg: dict[str, Any],
+    data: Any,
+    data_spec: str | None,
+    on_validation: bool,
+    evaluation: Any,
+    net: Network,
+    config: TrainConfig,
+) -> int:
     console = Console()
-    callbacks = [] if args.json else [_EpochPrinter(console, args.seeds)]
+    callbacks = [] if args.json else [_EpochPrinter(console, net.n_seeds)]
     if not args.json:
         console.print(
             f"{net.describe()}\ntraining on {len(data.training)} images from {data.source}, "
             f"evaluating on {len(evaluation)} {'validation' if on_validation else 'test'} images",
             highlight=False,
         )
-    checkpoint = args.out / "checkpoint.safetensors" if args.out else None
+    checkpoint = args.out / CHECKPOINT if args.out else None
+    if args.resume and not args.json:
+        console.print(
+            f"resuming the run in {args.out} with its recorded settings, to {config.epochs} epochs",
+            highlight=False,
+        )
     trainer = Trainer(
-        net, config, callbacks=callbacks, progress=sys.stderr.isatty(), checkpoint=checkpoint
+        net,
+        config,
+        callbacks=callbacks,
+        progress=sys.stderr.isatty(),
+        checkpoint=checkpoint,
+        run_config={"data": data_spec, "eval": cfg["eval"]},
     )
     result = trainer.fit(data.training, evaluation, resume=args.resume)
     train_seconds = float(np.mean(result.seconds_per_epoch)) if result.seconds_per_epoch else 0.0
@@ -147,6 +299,8 @@ def run(args: argparse.Namespace) -> int:
         "seconds_each_epoch": result.seconds_per_epoch,
         "evaluated_on": "validation" if on_validation else "test",
         "data": data.source,
+        "data_spec": data_spec,
+        "device": str(net.weights[0].device),
         "net": net.config.to_dict(),
         "train": asdict(config),
     }

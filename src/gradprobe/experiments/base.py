@@ -241,9 +241,13 @@ def with_fields(config: C, **changes: Any) -> C:
 
 # -- threads -------------------------------------------------------------------------------------
 def default_threads() -> int:
-    """One intra-op thread. The book's layers are 30 wide: splitting such small products over
-    threads gains little, and on a busy 2-core machine threads that wait for each other made
-    training 10–50× slower (benchmarks/RESULTS.md, thread policy)."""
+    """One intra-op thread, whatever the number of seeds. Measured (benchmarks/RESULTS.md,
+    thread policy): on a quiet 2-core machine a second thread gains at most 1.3× (S = 16,
+    784-30-10) and nothing for the deep net; on a busy one (load average 10–12 on 2 cores,
+    2026-12-01) it made S = 4 run 85× slower (189 s against 2.2 s per seed-epoch) and S = 16
+    9× slower (63 s against 7.2 s), because the threads wait for each other. One thread is
+    never pathological; ask for more explicitly (``threads=``, ``--threads``) on an idle
+    machine."""
     return 1
 
 
