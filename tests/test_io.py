@@ -136,7 +136,7 @@ def test_check_output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     (tmp_path / "file").write_text("x")
     assert gio.check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     assert not (tmp_path / "new").exists()  # creates nothing
-    with pytest.raises(OutputError, match="exists and is not a regular file|is a"):
+    with pytest.raises(OutputError, match="is not a folder"):
         gio.check_output_dir(tmp_path / "file")
     with pytest.raises(OutputError, match="cannot be created"):
         gio.check_output_dir(tmp_path / "file" / "sub")
@@ -199,7 +199,7 @@ def test_load_tensors_round_trip_and_refusals(tmp_path: Path) -> None:
 def test_read_json_limits(tmp_path: Path) -> None:
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 10_000 + "]" * 10_000)
-    with pytest.raises(DataError, match="deep.json"):
+    with pytest.raises(DataError, match=r"deep\.json"):
         gio.read_json(deep)
     big = tmp_path / "big.json"
     big.write_text("1" + "0" * 400)

@@ -18,6 +18,7 @@ The rule every writer here follows (the same as `gradprobe.results.atomic_write_
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import io
@@ -116,10 +117,8 @@ def _probe_folder(folder: Path, target: Path) -> None:
     except OSError as e:
         raise OutputError(f"cannot write {target}: {folder} is not writable ({_why(e)})") from None
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(probe)
-        except OSError:
-            pass
 
 
 def check_output_dir(path: str | os.PathLike[str], what: str = "output folder") -> Path:
@@ -263,10 +262,8 @@ def _write_atomic(path: str | os.PathLike[str], write: Callable[[int], None]) ->
 
 
 def _unlink_quietly(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
