@@ -136,7 +136,7 @@ def test_check_output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     (tmp_path / "file").write_text("x")
     assert gio.check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     assert not (tmp_path / "new").exists()  # creates nothing
-    with pytest.raises(OutputError, match="is not a folder"):
+    with pytest.raises(OutputError, match="exists and is a file, not a folder"):
         gio.check_output_dir(tmp_path / "file")
     with pytest.raises(OutputError, match="cannot be created"):
         gio.check_output_dir(tmp_path / "file" / "sub")

@@ -60,6 +60,8 @@ def expand_path(text: str | os.PathLike[str], what: str = "path") -> Path:
 
 
 def _describe(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return "a file"
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISLNK(mode):
