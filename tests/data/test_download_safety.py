@@ -4,6 +4,7 @@ deadline, SIGTERM and Ctrl-C leave no partial file, and every mirror's failure i
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import http.server
@@ -39,15 +40,13 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, Handl
 
     def start(routes: dict[str, Handler]) -> str:
         class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 route = routes.get(self.path)
                 if route is None:
                     self.send_error(404, "Not Found")
                     return
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -98,6 +97,8 @@ def gzip_bomb(n_bytes: int) -> bytes:
 @functools.lru_cache(maxsize=1)
 def bomb() -> bytes:
     return gzip_bomb(256 * 2**20)  # 256 MiB of zeros in ~250 kB
+
+
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 
 
@@ -163,7 +164,7 @@ def test_a_silent_mirror_hits_the_read_timeout(tmp_path: Path, serve) -> None:
 
     base = serve({"/" + TRAIN_IMAGES: silent})
     t0 = time.perf_counter()
-    with pytest.raises(DataError, match="timed out|read timeout"):
+    with pytest.raises(DataError, match=r"timed out|read timeout"):
         download_mnist(
             tmp_path, mirrors=[base], progress=False, opener=urllib.request.urlopen, timeout=0.5
         )
