@@ -192,14 +192,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail("not enough memory for this setting (fewer seeds, smaller layers?)")
     except RecursionError:
         return fail("input nested too deeply")
+    except RuntimeError as e:
+        if not _out_of_memory(e):
+            return _internal(e, fail)
+        return fail("not enough memory for this setting (fewer seeds, smaller layers?)")
     except Exception as e:
-        if os.environ.get("GRADPROBE_DEBUG"):
-            raise
-        return fail(
-            f"internal error: {type(e).__name__}: {e} (a bug in gradprobe; rerun with "
-            "GRADPROBE_DEBUG=1 for the traceback and please report it)",
-            EXIT_INTERNAL,
-        )
+        return _internal(e, fail)
+
+
+def _out_of_memory(e: RuntimeError) -> bool:
+    """torch's CPU allocator reports an impossible allocation as a RuntimeError."""
+    text = str(e)
+    return "can't allocate memory" in text or "not enough memory" in text.lower()
+
+
+def _internal(e: Exception, fail: Callable[..., int]) -> int:
+    """A bug: one line and exit code 70, or the traceback with GRADPROBE_DEBUG=1."""
+    if os.environ.get("GRADPROBE_DEBUG"):
+        raise e
+    return fail(
+        f"internal error: {type(e).__name__}: {e} (a bug in gradprobe; rerun with "
+        "GRADPROBE_DEBUG=1 for the traceback and please report it)",
+        EXIT_INTERNAL,
+    )
 
 
 if __name__ == "__main__":
