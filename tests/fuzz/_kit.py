@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import signal
 import stat
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from hypothesis import settings
+
+from gradprobe.cli.main import main
 
 
 def max_examples(default_share: float = 1.0) -> int:
@@ -70,3 +76,54 @@ class Watch:
                 out.append(p)
         out += sorted(f"{sandbox.parent}/{n}" for n in now.beside ^ self.beside)
         return out
+
+
+class CaseTimeout(BaseException):
+    """Raised by SIGALRM when a case runs past CASE_LIMIT_S (a hang)."""
+
+
+def run_case(argv: list[str], box: Path | None = None) -> tuple[int, str, float]:
+    """main(argv) in-process: (exit code, stderr, seconds). SystemExit is an exit code."""
+    out, err = io.StringIO(), io.StringIO()
+
+    def alarm(signum: int, frame: object) -> None:
+        raise CaseTimeout(f"{argv} ran past {CASE_LIMIT_S} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, CASE_LIMIT_S)
+    t0 = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return code, err.getvalue(), time.perf_counter() - t0
+
+
+def check_case(argv: list[str], box: Path) -> None:
+    watch = Watch.take(box)
+    STATS["cli cases"] += 1
+    try:
+        code, err, _ = run_case(argv, box)
+    except CaseTimeout:
+        STATS["hangs"] += 1
+        FAILURES.append(f"hang: {argv!r}")
+        raise AssertionError(f"hang: gradprobe {argv!r} ran past {CASE_LIMIT_S} s") from None
+    touched = watch.changes(box)
+    STATS[f"exit {code}"] += 1
+    problems = []
+    if "Traceback" in err or "internal error" in err:
+        STATS["tracebacks"] += 1
+        problems.append("traceback")
+    if code not in (0, 1, 2):
+        problems.append(f"exit code {code}")
+    if touched:
+        STATS["files touched outside"] += 1
+        problems.append(f"touched outside the sandbox: {touched[:5]}")
+    if problems:
+        FAILURES.append(f"{problems}: {argv!r}: {err[-300:]!r}")
+        raise AssertionError(f"gradprobe {argv!r}: {'; '.join(problems)}\n{err[-2000:]}")

@@ -31,7 +31,7 @@ _COMMON = dict(
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: bounded time
     print_blob=True,
 )
-settings.register_profile("fuzz-ci", max_examples=12, **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("fuzz-ci", max_examples=8, **_COMMON)  # type: ignore[arg-type]
 settings.register_profile("long", max_examples=1000, **_COMMON)  # type: ignore[arg-type]
 if os.environ.get("GRADPROBE_FUZZ") == "long":
     settings.load_profile("long")

@@ -12,19 +12,15 @@ samples; the bundled data; tiny layers), so a case that runs trains only a tiny 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
-import signal
-import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzz._kit import CASE_LIMIT_S, FAILURES, STATS, Watch, max_examples  # type: ignore[import-not-found]
-from gradprobe.cli.main import build_parser, main
+from fuzz._kit import check_case, max_examples, run_case  # type: ignore[import-not-found]
+from gradprobe.cli.main import build_parser
 
 # Texts that are valid for some options and cheap when accepted (small counts, tiny nets).
 CHEAP = ["0", "1", "2", "3", "0.1", "0.5", "0.9", "784,10", "784,3,10", "784,2,2,10", "bundled"]
@@ -93,6 +89,7 @@ def _argv(name: str, parser: argparse.ArgumentParser) -> st.SearchStrategy[list[
     positionals = [a for a in actions if not a.option_strings]
     optionals = [a for a in actions if a.option_strings]
     data = next((a for a in optionals if "--data" in a.option_strings), None)
+    values = {id(a): _values(a) for a in actions}  # once: _values tries the types on the pool
 
     @st.composite
     def build(draw: st.DrawFn) -> list[str]:
@@ -100,67 +97,16 @@ def _argv(name: str, parser: argparse.ArgumentParser) -> st.SearchStrategy[list[
         for a in positionals:
             if a.nargs in ("?", "*") and draw(st.booleans()):
                 continue
-            argv.append(draw(_values(a)))
+            argv.append(draw(values[id(a)]))
         chosen = draw(st.lists(st.sampled_from(optionals), unique=True)) if optionals else []
         if data is not None and data not in chosen and draw(st.integers(0, 9)) < 8:
             argv.append("--data=bundled")  # mostly: the bundled data, so runs get past loading
         for a in chosen:
             flag = max(a.option_strings, key=len)
-            argv.append(flag if a.nargs == 0 else f"{flag}={draw(_values(a))}")
+            argv.append(flag if a.nargs == 0 else f"{flag}={draw(values[id(a)])}")
         return argv
 
     return build()
-
-
-class CaseTimeout(BaseException):
-    """Raised by SIGALRM when a case runs past CASE_LIMIT_S (a hang)."""
-
-
-def run_case(argv: list[str], box: Path) -> tuple[int, str, float]:
-    """main(argv) in-process: (exit code, stderr, seconds). SystemExit is an exit code."""
-    out, err = io.StringIO(), io.StringIO()
-
-    def alarm(signum: int, frame: object) -> None:
-        raise CaseTimeout(f"{argv} ran past {CASE_LIMIT_S} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, CASE_LIMIT_S)
-    t0 = time.perf_counter()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(argv)
-            except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    return code, err.getvalue(), time.perf_counter() - t0
-
-
-def check_case(argv: list[str], box: Path) -> None:
-    watch = Watch.take(box)
-    STATS["cli cases"] += 1
-    try:
-        code, err, _ = run_case(argv, box)
-    except CaseTimeout:
-        STATS["hangs"] += 1
-        FAILURES.append(f"hang: {argv!r}")
-        raise AssertionError(f"hang: gradprobe {argv!r} ran past {CASE_LIMIT_S} s") from None
-    touched = watch.changes(box)
-    STATS[f"exit {code}"] += 1
-    problems = []
-    if "Traceback" in err or "internal error" in err:
-        STATS["tracebacks"] += 1
-        problems.append("traceback")
-    if code not in (0, 1, 2):
-        problems.append(f"exit code {code}")
-    if touched:
-        STATS["files touched outside"] += 1
-        problems.append(f"touched outside the sandbox: {touched[:5]}")
-    if problems:
-        FAILURES.append(f"{problems}: {argv!r}: {err[-300:]!r}")
-        raise AssertionError(f"gradprobe {argv!r}: {'; '.join(problems)}\n{err[-2000:]}")
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
@@ -203,7 +149,7 @@ def test_cli_command_never_crashes(command: str, sandbox: Path, request) -> None
 def _flags_drawn(name: str, parser: argparse.ArgumentParser) -> set[str]:
     seen: set[str] = set()
 
-    @settings(max_examples=200, database=None)
+    @settings(max_examples=100, database=None)
     @given(argv=_argv(name, parser))
     def collect(argv: list[str]) -> None:
         seen.update(a.split("=")[0] for a in argv[1:] if a.startswith("--"))
@@ -212,9 +158,49 @@ def _flags_drawn(name: str, parser: argparse.ArgumentParser) -> set[str]:
     return seen
 
 
+@pytest.mark.slow  # 500 generated command lines, ~10 s
 def test_the_generator_reaches_every_option() -> None:
     """The argv strategy covers each command's options (so the fuzz follows new ones)."""
     for name, parser in _commands().items():
         flags = {max(a.option_strings, key=len) for a in parser._actions
                  if a.option_strings and not isinstance(a, SKIP_ACTIONS)}  # fmt: skip
         assert flags <= _flags_drawn(name, parser), name
+
+
+# The command lines of issue 10 that today's command modules of other helpers still fail; each
+# names the owner and the `_common` piece to wire. strict=False: they XPASS once wired.
+ISSUE_CASES = [
+    pytest.param(
+        ["speed", "--sizes=784,30,5", "--seeds=2", "--data=bundled"],
+        marks=pytest.mark.xfail(reason="cli/speed.py (trainer): c.check_sizes_for_data"),
+        id="speed-5-outputs",
+    ),
+    pytest.param(["train", "--sizes=10,10", "--epochs=1", "--data=bundled"], id="train-10-in"),
+    pytest.param(["train", "--sizes=784,,10", "--data=bundled", "--epochs=1"], id="empty-size"),
+    pytest.param(["train", "--eta=1e308", "--data=bundled", "--epochs=1"], id="eta-1e308"),
+    pytest.param(["train", f"--seed={10**30}", "--data=bundled"], id="huge-seed"),
+    pytest.param(["train", "--out=~nosuchuser/x", "--data=bundled"], id="unknown-user"),
+    pytest.param(["report", ""], id="report-empty"),
+    pytest.param(["report", "results", "--out=/dev/null"], id="report-dev-null"),
+    pytest.param(["diagnose", "fifo"], id="diagnose-fifo"),
+]
+
+
+@pytest.mark.parametrize("argv", ISSUE_CASES)
+def test_issue_10_command_lines(argv: list[str], sandbox: Path) -> None:
+    _furnish(sandbox)
+    check_case(argv, sandbox)
+
+
+@pytest.mark.xfail(reason="cli/train.py (trainer): --out type=c.output_dir", strict=False)
+def test_train_refuses_a_bad_out_before_training(sandbox: Path, monkeypatch) -> None:
+    from gradprobe.train import Trainer
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("trained before checking --out")
+
+    monkeypatch.setattr(Trainer, "fit", no_training)
+    _furnish(sandbox)
+    for out in ("a-file", "a-file/below", "fifo", "/dev/null"):
+        code, err, _ = run_case(["train", "--data=bundled", "--epochs=1", f"--out={out}"], sandbox)
+        assert code == 2 and "--out" in err and "trained before" not in err, (out, err)
