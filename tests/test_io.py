@@ -3,11 +3,14 @@ tensor files from users are checked."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,22 @@ import torch
 
 from gradprobe import io as gio
 from gradprobe.errors import ConfigError, DataError, OutputError
+
+
+@contextlib.contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Fail (instead of hanging) when the block takes longer than ``seconds``."""
+
+    def alarm(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still blocked after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -190,7 +209,7 @@ def test_load_tensors_round_trip_and_refusals(tmp_path: Path) -> None:
         with pytest.raises(DataError, match=name):
             gio.load_tensors(bad)
     os.mkfifo(tmp_path / "fifo")
-    with pytest.raises(DataError, match="FIFO"):  # reading it would block forever
+    with pytest.raises(DataError, match="FIFO"):  # safe_open blocked forever on it (GIL held)
         gio.load_tensors(tmp_path / "fifo")
     with pytest.raises(DataError, match="no such file"):
         gio.load_tensors(tmp_path / "absent")
