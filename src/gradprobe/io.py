@@ -202,7 +202,7 @@ def clean_stale_temporaries(path: str | os.PathLike[str], suffix: str = ".tmp") 
     regular files are removed; errors are ignored. Returns what was removed."""
     path = Path(path)
     prefix = f".{path.name}."
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(path.parent))
     except OSError:
@@ -311,7 +311,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     from .results import ResultError, load_json_limited
 
     try:
-        return load_json_limited(path)
+        return load_json_limited(Path(path))
     except (ResultError, RecursionError) as e:
         raise DataError(f"cannot read JSON file {path}: {e}") from None
 
