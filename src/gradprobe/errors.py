@@ -19,9 +19,10 @@ class NonFiniteError(GradprobeError, FloatingPointError):
     """Training produced a NaN or ±Inf (cost or parameters)."""
 
 
-class OutputError(GradprobeError):
+class OutputError(GradprobeError, OSError):
     """An output path cannot or must not be written: it is a device, FIFO, socket, folder or
-    symbolic link, its folder cannot be created or written, or the disk is full."""
+    symbolic link, its folder cannot be created or written, or the disk is full. (An `OSError`
+    too, so code that caught the raw error still does.)"""
 
 
 class Terminated(KeyboardInterrupt):
