@@ -17,3 +17,14 @@ class DataError(GradprobeError):
 
 class NonFiniteError(GradprobeError, FloatingPointError):
     """Training produced a NaN or ±Inf (cost or parameters)."""
+
+
+class OutputError(GradprobeError, OSError):
+    """An output path cannot or must not be written: it is a device, FIFO, socket, folder or
+    symbolic link, its folder cannot be created or written, or the disk is full. (An `OSError`
+    too, so code that caught the raw error still does.)"""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process received SIGTERM (the CLI turns the signal into this exception, so every
+    clean-up path that handles Ctrl-C also runs on ``kill``)."""

@@ -68,7 +68,16 @@ def tiny(monkeypatch: pytest.MonkeyPatch) -> Tiny:
     test_x, test_y = tiny_arrays(N_TEST, 1)
     arrays = [train_x, train_y, test_x, test_y]
     files = {spec.name: encode_idx(a) for spec, a in zip(download.MNIST_FILES, arrays, strict=True)}
-    specs = tuple(IdxFile(s.name, s.magic, sha256_hex(files[s.name])) for s in download.MNIST_FILES)
+    specs = tuple(
+        IdxFile(
+            s.name,
+            s.magic,
+            sha256_hex(files[s.name]),
+            len(files[s.name]),
+            ((len(gzip_bytes(files[s.name])), sha256_hex(gzip_bytes(files[s.name]))),),
+        )
+        for s in download.MNIST_FILES
+    )
     monkeypatch.setattr(download, "MNIST_FILES", specs)
     monkeypatch.setattr(mnist, "MNIST_FILES", specs)
     return Tiny(files)
@@ -86,6 +95,9 @@ class FakeResponse(io.BytesIO):
         if self.fail_after is not None and self.tell() >= self.fail_after:
             raise KeyboardInterrupt  # the user pressing Ctrl-C mid-download
         return super().read(size)
+
+    def read1(self, size: int | None = -1) -> bytes:
+        return self.read(size)
 
 
 Route = bytes | BaseException | FakeResponse

@@ -43,8 +43,8 @@ def test_bad_bytes_fall_through_to_the_next_mirror(tmp_path: Path, tiny, fake_we
     ("served", "fault"),
     [
         ("other", "checksum mismatch"),
-        ("html", "not a gzip file"),
-        ("cut", "corrupt gzip"),
+        ("html", "checksum mismatch: the compressed file has 18 bytes"),
+        ("cut", "checksum mismatch: the compressed file"),
         ("404", "HTTP 404 Not Found"),
     ],
 )

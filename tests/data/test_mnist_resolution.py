@@ -109,3 +109,15 @@ def test_load_data_specs(tmp_path: Path, tiny) -> None:
 def test_download_mnist_default_destination(offline: Path, tiny, fake_web) -> None:
     web = fake_web(serve_from("http://m/", tiny))
     assert download_mnist(mirrors=["http://m"], progress=False, opener=web) == offline
+
+
+def test_unknown_home_folder_is_a_data_error(monkeypatch) -> None:
+    """Issue 10: `~nosuchuser/x` ended in a RuntimeError traceback."""
+    from gradprobe.data import find_mnist
+    from gradprobe.errors import DataError
+
+    with pytest.raises(DataError, match="nosuchuser"):
+        find_mnist("~nosuchuser/mnist")
+    monkeypatch.setenv("GRADPROBE_DATA", "~nosuchuser/mnist")
+    with pytest.raises(DataError, match="nosuchuser"):
+        find_mnist()

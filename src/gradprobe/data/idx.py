@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import math
 import os
+import stat
 import zlib
 from pathlib import Path
 
@@ -29,14 +30,40 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def gunzip(raw: bytes, name: str) -> bytes:
-    """Decompress gzip bytes, turning every failure into a `DataError` naming ``name``."""
+MAX_IDX_BYTES = 64 * 2**20  # uncompressed: MNIST's largest file is 47 040 016 bytes
+MAX_IDX_FILE_BYTES = 2 * MAX_IDX_BYTES  # a file on disk larger than this is not read
+
+
+def gunzip(raw: bytes, name: str, *, max_size: int = MAX_IDX_BYTES) -> bytes:
+    """Decompress gzip bytes (one or more members), streaming, and stop with a `DataError` as
+    soon as the output would exceed ``max_size`` bytes: a gzip bomb costs at most that much
+    memory. Every other failure is a `DataError` naming ``name`` too."""
     if not raw.startswith(_GZIP_MAGIC):
         raise DataError(f"{name}: not a gzip file (it does not start with the gzip magic 1f 8b)")
+    out = bytearray()
+    rest = raw
     try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
+        while rest:
+            d = zlib.decompressobj(wbits=31)  # 31: gzip header and trailer, checked
+            chunk = d.decompress(rest, max_size + 1 - len(out))
+            out += chunk
+            if len(out) > max_size:
+                raise DataError(
+                    f"{name}: decompresses to more than {max_size} bytes, larger than the "
+                    "file can be (a damaged file or a gzip bomb); stopped"
+                )
+            if not d.eof:
+                if d.unconsumed_tail:  # only happens when max_length stopped it
+                    raise DataError(f"{name}: decompresses to more than {max_size} bytes; stopped")
+                raise DataError(f"{name}: corrupt gzip data (truncated: no end of stream)")
+            rest = d.unused_data
+            if rest and not rest.startswith(_GZIP_MAGIC):
+                if rest.strip(b"\0"):
+                    raise DataError(f"{name}: corrupt gzip data (trailing garbage)")
+                break  # zero padding after the last member, as gzip(1) allows
+    except zlib.error as exc:
         raise DataError(f"{name}: corrupt gzip data ({exc})") from exc
+    return bytes(out)
 
 
 def parse_idx(data: bytes, name: str, *, magic: int) -> np.ndarray:
@@ -76,13 +103,21 @@ def parse_idx(data: bytes, name: str, *, magic: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, count=count, offset=header).reshape(shape)
 
 
-def load_idx(raw: bytes, name: str, *, magic: int, sha256: str | None = None) -> np.ndarray:
-    """Decode one IDX file given its bytes: gunzip when ``name`` ends in ``.gz``, parse, and,
-    when ``sha256`` is given, compare it with the hash of the *uncompressed* bytes.
+def load_idx(
+    raw: bytes,
+    name: str,
+    *,
+    magic: int,
+    sha256: str | None = None,
+    max_size: int = MAX_IDX_BYTES,
+) -> np.ndarray:
+    """Decode one IDX file given its bytes: gunzip (at most ``max_size`` bytes out) when
+    ``name`` ends in ``.gz``, parse, and, when ``sha256`` is given, compare it with the hash of
+    the *uncompressed* bytes.
 
     Structure is checked before the hash so that a damaged file gets the more specific message.
     """
-    data = gunzip(raw, name) if name.endswith(".gz") else raw
+    data = gunzip(raw, name, max_size=max_size) if name.endswith(".gz") else raw
     array = parse_idx(data, name, magic=magic)
     if sha256 is not None:
         actual = sha256_hex(data)
@@ -94,16 +129,28 @@ def load_idx(raw: bytes, name: str, *, magic: int, sha256: str | None = None) ->
     return array
 
 
-def read_idx(path: str | os.PathLike[str], *, magic: int, sha256: str | None = None) -> np.ndarray:
-    """`load_idx` on a file; a missing or unreadable file is a `DataError` too."""
+def read_idx(
+    path: str | os.PathLike[str],
+    *,
+    magic: int,
+    sha256: str | None = None,
+    max_size: int = MAX_IDX_BYTES,
+) -> np.ndarray:
+    """`load_idx` on a file; a missing, unreadable, non-regular (FIFO, device) or oversized
+    file is a `DataError` too."""
     path = Path(path)
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise DataError(f"{path}: not a regular file")
+        if st.st_size > max(max_size, MAX_IDX_FILE_BYTES):
+            raise DataError(f"{path}: {st.st_size} bytes, too large for an MNIST IDX file")
         raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise DataError(f"{path}: missing file") from exc
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    return load_idx(raw, str(path), magic=magic, sha256=sha256)
+    return load_idx(raw, str(path), magic=magic, sha256=sha256, max_size=max_size)
 
 
 def encode_idx(array: np.ndarray) -> bytes:

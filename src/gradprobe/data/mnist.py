@@ -22,8 +22,9 @@ from gradprobe.data.download import (
     cache_dir,
     download_mnist,
 )
-from gradprobe.data.idx import IMAGES_MAGIC, LABELS_MAGIC, load_idx, read_idx
+from gradprobe.data.idx import IMAGES_MAGIC, LABELS_MAGIC, MAX_IDX_BYTES, load_idx, read_idx
 from gradprobe.errors import ConfigError, DataError
+from gradprobe.io import expand_path
 
 BUNDLED_SIZE = 1000
 BUNDLED_SOURCE = "bundled subset (first 1000 training / 1000 test images)"
@@ -117,10 +118,10 @@ def find_mnist(path: str | os.PathLike[str] | None = None) -> Path | None:
     Each file may be gzip-compressed (``*.gz``, preferred when both exist) or not.
     """
     if path is not None:
-        return _complete(Path(path).expanduser(), "folder")
+        return _complete(_expand(path, "MNIST folder"), "folder")
     env = os.environ.get("GRADPROBE_DATA")
     if env:
-        return _complete(Path(env).expanduser(), "GRADPROBE_DATA folder")
+        return _complete(_expand(env, "GRADPROBE_DATA"), "GRADPROBE_DATA folder")
     cache = cache_dir()
     return cache if all(_locate(cache, f) for f in MNIST_FILES) else None
 
@@ -184,6 +185,14 @@ def _check_dtype(dtype: torch.dtype) -> None:
         raise ConfigError(f"images need a floating dtype, not {dtype}")
 
 
+def _expand(path: str | os.PathLike[str], what: str) -> Path:
+    """``~user`` expanded; an empty path or unknown user is a `DataError`."""
+    try:
+        return expand_path(path, what)
+    except ConfigError as e:
+        raise DataError(str(e)) from None
+
+
 def _locate(folder: Path, spec: IdxFile) -> Path | None:
     for name in (spec.name + ".gz", spec.name):
         if (folder / name).is_file():
@@ -227,7 +236,12 @@ def _folder_tensors(
     stamps: tuple[tuple[str, int, int], ...], verify: bool, dtype: torch.dtype
 ) -> _Tensors:
     arrays = [
-        read_idx(path, magic=spec.magic, sha256=spec.sha256 if verify else None)
+        read_idx(
+            path,
+            magic=spec.magic,
+            sha256=spec.sha256 if verify else None,
+            max_size=spec.size or MAX_IDX_BYTES,
+        )
         for (path, _, _), spec in zip(stamps, MNIST_FILES, strict=True)
     ]
     names = [Path(path).name for path, _, _ in stamps]
