@@ -135,8 +135,9 @@ def test_packed_sequences(kind: str, enforce_sorted: bool) -> None:
         x[b, n:] = 0
     loss_w = torch.randn(B, T, 10, dtype=torch.float64)
     ref, ref_out = reference(m, x, lengths, loss_w, last_only=False)
-    packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=True,
-                                  enforce_sorted=enforce_sorted)  # fmt: skip
+    packed = pack_padded_sequence(
+        x, torch.tensor(lengths), batch_first=True, enforce_sorted=enforce_sorted
+    )
     fused_out, fused_h = m(packed)
     with rc.TimestepGradients(m) as tg:
         out, h = m(packed)
@@ -160,8 +161,9 @@ def test_sigmoid_rnn_against_a_handwritten_loop() -> None:
     h = torch.zeros(2, 4, dtype=torch.float64)
     hs = []
     for t in range(9):
-        h = torch.sigmoid(x[:, t] @ m.weight_ih_l0.T + m.bias_ih_l0 + h @ m.weight_hh_l0.T
-                          + m.bias_hh_l0)  # fmt: skip
+        h = torch.sigmoid(
+            x[:, t] @ m.weight_ih_l0.T + m.bias_ih_l0 + h @ m.weight_hh_l0.T + m.bias_hh_l0
+        )
         h.retain_grad()
         hs.append(h)
     h.sum().backward()
@@ -177,8 +179,11 @@ def test_pascanu_condition_bounds_every_step(nonlin: str, radius: float) -> None
     exactly when σ_max < 1/γ (Pascanu et al. 2013)."""
     g = torch.Generator().manual_seed(3)
     torch.manual_seed(3)
-    m: nn.Module = (nn.RNN(2, 6, batch_first=True, dtype=torch.float64) if nonlin == "tanh"
-                    else rc.SigmoidRNN(2, 6, batch_first=True).double())  # fmt: skip
+    m: nn.Module = (
+        nn.RNN(2, 6, batch_first=True, dtype=torch.float64)
+        if nonlin == "tanh"
+        else rc.SigmoidRNN(2, 6, batch_first=True).double()
+    )
     rc.set_spectral_radius(m, radius, g)
     s = torch.linalg.svdvals(m.weight_hh_l0.detach())
     assert float(s.max()) == pytest.approx(radius, rel=1e-12)
@@ -220,6 +225,10 @@ def test_analysis_of_a_geometric_profile() -> None:
     assert rc.findings({"layer 0": [1.0] * 5}) == []
     f = rc.findings({"layer 0": [1e-9, 1e-4, 1.0]})
     assert f[0]["severity"] == "severe" and any("LSTM" in r for r in f[0]["remedies"])
+    lstm = rc.findings({"layer 0": [1e-9, 1.0]}, mode="LSTM")[0]["remedies"]
+    assert not any("gated cell" in r for r in lstm) and any("forget-gate" in r for r in lstm)
+    gru = rc.findings({"layer 0": [1e-9, 1.0]}, mode="GRU")[0]["remedies"]
+    assert not any("forget-gate" in r or "gated cell" in r for r in gru)
 
 
 def test_tasks_and_baselines() -> None:

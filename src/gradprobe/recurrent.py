@@ -65,9 +65,12 @@ def adding_problem(
 
 
 def memory_task(
-    batch: int, length: int, symbols: int, generator: torch.Generator,
+    batch: int,
+    length: int,
+    symbols: int,
+    generator: torch.Generator,
     dtype: torch.dtype = torch.float32,
-) -> tuple[Tensor, Tensor]:  # fmt: skip
+) -> tuple[Tensor, Tensor]:
     """Recall the first symbol: x [B, T, K + 1] one-hot (a symbol of K at t = 0, then the blank
     channel K), target y [B] ∈ {0 … K − 1}. Guessing gives cross-entropy ln K."""
     if length < 1 or symbols < 2:
@@ -106,8 +109,12 @@ class SigmoidRNN(nn.Module):
         super().__init__()
         self.input_size, self.hidden_size, self.batch_first = input_size, hidden_size, batch_first
         self.num_layers, self.bidirectional, self.bias, self.dropout, self.proj_size = (
-            1, False, True, 0.0, 0,
-        )  # fmt: skip
+            1,
+            False,
+            True,
+            0.0,
+            0,
+        )
         k = 1 / math.sqrt(hidden_size)
         self.weight_ih_l0 = nn.Parameter(torch.empty(hidden_size, input_size).uniform_(-k, k))
         self.weight_hh_l0 = nn.Parameter(torch.empty(hidden_size, hidden_size).uniform_(-k, k))
@@ -126,12 +133,17 @@ def is_recurrent(module: nn.Module) -> bool:
     return isinstance(module, RECURRENT_TYPES)
 
 
+def _size(module: nn.Module, name: str) -> int:
+    """An integer attribute of a recurrent module (typed as Tensor | Module by nn.Module)."""
+    return int(getattr(module, name))
+
+
 def layer_names(module: nn.Module) -> list[str]:
-    """"layer l" / "layer l reverse" for every stacked layer and direction, in hx order."""
+    """ "layer l" / "layer l reverse" for every stacked layer and direction, in hx order."""
     D = 2 if module.bidirectional else 1
     return [
         f"layer {layer}" + (" reverse" if d else "")
-        for layer in range(int(module.num_layers))
+        for layer in range(_size(module, "num_layers"))
         for d in range(D)
     ]
 
@@ -175,8 +187,8 @@ def unrolled_forward(
             seq = seq.transpose(0, 1)
         lengths = torch.full((seq.shape[0],), seq.shape[1], dtype=torch.long)
     B, T, _ = seq.shape
-    H = int(module.hidden_size)
-    L, D = int(module.num_layers), (2 if module.bidirectional else 1)
+    H = _size(module, "hidden_size")
+    L, D = _size(module, "num_layers"), (2 if module.bidirectional else 1)
     lstm = mode == "LSTM"
     h0: Tensor | None
     c0: Tensor | None = None
@@ -202,8 +214,14 @@ def unrolled_forward(
             idx = layer * D + d
             pos = rev_pos if d else steps
             xin = layer_in.gather(1, pos.unsqueeze(2).expand(-1, -1, layer_in.shape[2]))
-            w_ih, w_hh = _param(module, "weight_ih", layer, bool(d)), _param(module, "weight_hh", layer, bool(d))
-            b_ih, b_hh = _param(module, "bias_ih", layer, bool(d)), _param(module, "bias_hh", layer, bool(d))
+            w_ih, w_hh = (
+                _param(module, "weight_ih", layer, bool(d)),
+                _param(module, "weight_hh", layer, bool(d)),
+            )
+            b_ih, b_hh = (
+                _param(module, "bias_ih", layer, bool(d)),
+                _param(module, "bias_hh", layer, bool(d)),
+            )
             assert w_ih is not None and w_hh is not None
             xw = torch.nn.functional.linear(xin, w_ih, b_ih)  # [B, T, G·H]
             h = zero if h0 is None else h0[idx]
@@ -225,10 +243,12 @@ def unrolled_forward(
                 else:
                     pre = xs + hw
                     h_new = (
-                        torch.tanh(pre) if mode == "RNN_TANH"
-                        else torch.relu(pre) if mode == "RNN_RELU"
+                        torch.tanh(pre)
+                        if mode == "RNN_TANH"
+                        else torch.relu(pre)
+                        if mode == "RNN_RELU"
                         else torch.sigmoid(pre)
-                    )  # fmt: skip
+                    )
                 keep = valid[:, s : s + 1]
                 if packed:
                     h = torch.where(keep, h_new, h)
@@ -289,7 +309,8 @@ class TimestepGradients:
     def __init__(self, module: nn.Module) -> None:
         if not is_recurrent(module):
             raise ConfigError(
-                f"TimestepGradients measures nn.RNN/LSTM/GRU or SigmoidRNN, got {type(module).__name__}"
+                "TimestepGradients measures nn.RNN/LSTM/GRU or SigmoidRNN, "
+                f"got {type(module).__name__}"
             )
         self.module = module
         self.names = layer_names(module)
@@ -338,10 +359,12 @@ class TimestepGradients:
         """{layer name: [‖∂L/∂h_t‖ for t = 0 … T − 1]} of what was measured so far."""
         return {self.names[i]: acc.sqrt().tolist() for i, acc in sorted(self._sq.items())}
 
+    def findings(self) -> list[dict[str, Any]]:
+        """`findings` of the profile, with remedies fitting this module's cell."""
+        return findings(self.profile(), mode=str(getattr(self.module, "mode", "")))
 
-def timestep_grad_norms(
-    module: nn.Module, run: Callable[[], Tensor]
-) -> dict[str, list[float]]:
+
+def timestep_grad_norms(module: nn.Module, run: Callable[[], Tensor]) -> dict[str, list[float]]:
     """``run()`` computes a scalar loss with ``module`` inside; returns the per-timestep profile
     of `TimestepGradients` after backpropagating it (parameter .grad fields are accumulated as
     by any backward: zero them yourself if needed)."""
@@ -433,8 +456,19 @@ def analyze_profile(
     T = len(p)
     nz = [s for s, v in enumerate(p) if v > 0]
     if T == 0 or not nz:
-        return TimeProfileAnalysis(layer, T, -1, math.nan, math.nan, None, 0, False, None, None,
-                                   f"{layer}: no gradient reached any step")  # fmt: skip
+        return TimeProfileAnalysis(
+            layer,
+            T,
+            -1,
+            math.nan,
+            math.nan,
+            None,
+            0,
+            False,
+            None,
+            None,
+            f"{layer}: no gradient reached any step",
+        )
     entry = nz[-1]
     ratio = p[0] / p[entry]
     decay = decay_fit(p[: entry + 1])
@@ -463,8 +497,9 @@ def analyze_profile(
         + (f", halving every {half:.3g} steps" if half is not None else "")
         + f"; effective memory {mem} (≥ {MEMORY_FRACTION:g} of its entry value)"
     )
-    return TimeProfileAnalysis(layer, T, entry, ratio, decay, half, memory, whole, kind, severity,
-                               msg, remedies)  # fmt: skip
+    return TimeProfileAnalysis(
+        layer, T, entry, ratio, decay, half, memory, whole, kind, severity, msg, remedies
+    )
 
 
 def analyze(profile: dict[str, list[float]]) -> list[TimeProfileAnalysis]:
@@ -472,10 +507,25 @@ def analyze(profile: dict[str, list[float]]) -> list[TimeProfileAnalysis]:
     return [analyze_profile(v, k) for k, v in profile.items()]
 
 
-def findings(profile: dict[str, list[float]]) -> list[dict[str, Any]]:
+def findings(profile: dict[str, list[float]], mode: str | None = None) -> list[dict[str, Any]]:
     """Finding records (kind, severity, layer, message, remedies and the numbers) of the layers
-    whose profile vanishes or explodes through time; [] if none does."""
-    return [a.to_dict() for a in analyze(profile) if a.kind is not None]
+    whose profile vanishes or explodes through time; [] if none does. ``mode`` (the module's
+    ``mode``: "LSTM", "GRU", "RNN_TANH" …) drops remedies that do not apply: "use a gated cell"
+    for LSTM/GRU, the forget-gate bias for anything but an LSTM."""
+    out = []
+    for a in analyze(profile):
+        if a.kind is None:
+            continue
+        d = a.to_dict()
+        if mode is not None:
+            d["remedies"] = [
+                r
+                for r in a.remedies
+                if not (mode in ("LSTM", "GRU") and "gated cell" in r)
+                and not (mode != "LSTM" and "forget-gate" in r)
+            ]
+        out.append(d)
+    return out
 
 
 # -- initialisations -----------------------------------------------------------------------------

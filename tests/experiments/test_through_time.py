@@ -19,9 +19,19 @@ from gradprobe.experiments import through_time as tt
 from gradprobe.report.figures import draw_figures
 from gradprobe.results import read_result
 
-TINY = tt.Config(lengths=(5, 8), memory_lengths=(6,), hidden=8, seeds=2, steps=3,
-                 test_size=64, radii=(0.5, 0.9, 1.5), radius_length=12, clip_steps=4,
-                 clip_length=8, profile_layers=2)  # fmt: skip
+TINY = tt.Config(
+    lengths=(5, 8),
+    memory_lengths=(6,),
+    hidden=8,
+    seeds=2,
+    steps=3,
+    test_size=64,
+    radii=(0.5, 0.9, 1.5),
+    radius_length=12,
+    clip_steps=4,
+    clip_length=8,
+    profile_layers=2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +55,24 @@ def test_run_writes_everything_and_checks_are_bounds(run: tuple[Any, Path]) -> N
     r0 = back.data["runs"][0]
     assert set(r0["profiles"]) == {"0", "1", "3"}
     assert len(r0["profiles"]["0"]["norms"]["layer 0"]) == r0["T"]
-    stacked = [s for s in back.data["stacked"] if s["cell"] == "lstm"][0]
+    stacked = next(s for s in back.data["stacked"] if s["cell"] == "lstm")
     assert list(stacked["norms"]) == ["layer 0", "layer 1"]
     assert len(result.tables) == 4 and result.conclusions
     drawn = draw_figures(back, out)
-    assert {f.stem for f in drawn} == {"through_time_profiles", "through_time_training",
-                                       "through_time_radius", "through_time_clipping",
-                                       "through_time_outcome"}  # fmt: skip
+    assert {f.stem for f in drawn} == {
+        "through_time_profiles",
+        "through_time_training",
+        "through_time_radius",
+        "through_time_clipping",
+        "through_time_outcome",
+    }
     assert get_experiment("through-time").order == 230
 
 
 @pytest.mark.slow
-def test_resumes_from_partial_results(run: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resumes_from_partial_results(
+    run: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     result, out = run
 
     def boom(*_a: Any, **_k: Any) -> None:
@@ -98,7 +114,9 @@ def test_conclusions_follow_contradicting_data(run: tuple[Any, Path]) -> None:
             r["test_loss"] = 0.01 * r["baseline"] if r["T"] == 5 else r["baseline"]
     text = " ".join(tt.conclude(data))
     assert "Against Pascanu et al.'s condition" in text
-    assert "LSTM (default) beats half the constant baseline at every length tried, up to T = 8" in text
+    assert (
+        "LSTM (default) beats half the constant baseline at every length tried, up to T = 8" in text
+    )
     assert "RNN tanh beats half the constant baseline at T ∈ [5] and fails first at T = 8" in text
     o = tt.outcome(data, "adding", "lstm", 8)
     assert o["beats"] and o["below"] == 2
@@ -106,8 +124,14 @@ def test_conclusions_follow_contradicting_data(run: tuple[Any, Path]) -> None:
 
 def test_bad_configs() -> None:
     exp = get_experiment("through-time")
-    for bad in (dict(cells=("lstm", "nope")), dict(lengths=(1,)), dict(hidden=0),
-                dict(lr=-1.0), dict(seeds=0), dict(test_size=10)):  # fmt: skip
+    for bad in (
+        dict(cells=("lstm", "nope")),
+        dict(lengths=(1,)),
+        dict(hidden=0),
+        dict(lr=-1.0),
+        dict(seeds=0),
+        dict(test_size=10),
+    ):
         with pytest.raises(ConfigError):
             exp.validate(tt.Config(**bad))  # type: ignore[arg-type]
 

@@ -132,13 +132,16 @@ def profile_of(model: SeqModel, task: str, x: torch.Tensor, y: torch.Tensor) -> 
 
 
 def _brief(a: rc.TimeProfileAnalysis) -> dict[str, Any]:
-    return {"decay": a.decay_per_step, "ratio": a.ratio, "memory": a.memory,
-            "half_life": a.half_life, "kind": a.kind}  # fmt: skip
+    return {
+        "decay": a.decay_per_step,
+        "ratio": a.ratio,
+        "memory": a.memory,
+        "half_life": a.half_life,
+        "kind": a.kind,
+    }
 
 
-def train_run(
-    cfg: ThroughTimeConfig, task: str, cell: str, T: int, seed: int
-) -> dict[str, Any]:
+def train_run(cfg: ThroughTimeConfig, task: str, cell: str, T: int, seed: int) -> dict[str, Any]:
     """One model: profiles at init, half-way and at the end; training loss per step; the test
     loss and the constant baseline on a held-out set; for the memory task also accuracy."""
     inp, out = (2, 1) if task == "adding" else (cfg.symbols + 1, cfg.symbols)
@@ -146,7 +149,7 @@ def train_run(
     g = torch.Generator().manual_seed(10_007 * seed + T)
     gt = torch.Generator().manual_seed(99_991 + T)  # the same test set for every cell and seed
     xt, yt = _task(task, cfg, cfg.test_size, T, gt)
-    xtr, ytr = _task(task, cfg, cfg.test_size, T, gt)  # for the baseline constant
+    _xtr, ytr = _task(task, cfg, cfg.test_size, T, gt)  # for the baseline constant
     xp, yp = xt[:PROFILE_BATCH], yt[:PROFILE_BATCH]
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     profiles = {"0": profile_of(model, task, xp, yp)}
@@ -164,10 +167,22 @@ def train_run(
         pred = model(xt)
         test = float(_loss(task, pred, yt))
         acc = float((pred.argmax(1) == yt).double().mean()) if task == "memory" else None
-    base = (rc.constant_mse(ytr, yt) if task == "adding"
-            else rc.constant_cross_entropy(ytr, yt, cfg.symbols))  # fmt: skip
-    return {"task": task, "cell": cell, "T": T, "seed": seed, "test_loss": test,
-            "baseline": base, "accuracy": acc, "train_loss": losses, "profiles": profiles}  # fmt: skip
+    base = (
+        rc.constant_mse(ytr, yt)
+        if task == "adding"
+        else rc.constant_cross_entropy(ytr, yt, cfg.symbols)
+    )
+    return {
+        "task": task,
+        "cell": cell,
+        "T": T,
+        "seed": seed,
+        "test_loss": test,
+        "baseline": base,
+        "accuracy": acc,
+        "train_loss": losses,
+        "profiles": profiles,
+    }
 
 
 def stacked_profiles(cfg: ThroughTimeConfig, T: int) -> list[dict[str, Any]]:
@@ -195,9 +210,16 @@ def radius_sweep(cfg: ThroughTimeConfig) -> list[dict[str, Any]]:
             p = profile_of(m, "adding", x, y)
             n = p["norms"]["layer 0"]
             step = [n[t] / n[t + 1] for t in range(T - 1) if n[t + 1] > 0]
-            rows.append({"radius": r, "seed": seed, "decay": p["analysis"]["layer 0"]["decay"],
-                         "ratio": p["analysis"]["layer 0"]["ratio"],
-                         "max_step_ratio": max(step) if step else None, "norms": n})  # fmt: skip
+            rows.append(
+                {
+                    "radius": r,
+                    "seed": seed,
+                    "decay": p["analysis"]["layer 0"]["decay"],
+                    "ratio": p["analysis"]["layer 0"]["ratio"],
+                    "max_step_ratio": max(step) if step else None,
+                    "norms": n,
+                }
+            )
     return rows
 
 
@@ -217,8 +239,9 @@ def clipping_runs(cfg: ThroughTimeConfig) -> list[dict[str, Any]]:
                 loss = _loss("adding", m(x), y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                norm = float(nn.utils.clip_grad_norm_(m.parameters(),
-                                                      math.inf if clip is None else clip))  # fmt: skip
+                norm = float(
+                    nn.utils.clip_grad_norm_(m.parameters(), math.inf if clip is None else clip)
+                )
                 clipped += clip is not None and norm > clip
                 lv = float(loss.detach())
                 loss_c.append(lv if math.isfinite(lv) else None)
@@ -226,8 +249,15 @@ def clipping_runs(cfg: ThroughTimeConfig) -> list[dict[str, Any]]:
                 if not math.isfinite(lv):
                     break
                 opt.step()
-            runs.append({"clip": clip, "seed": seed, "loss": loss_c, "grad_norm": gn,
-                         "fraction_clipped": clipped / cfg.clip_steps})  # fmt: skip
+            runs.append(
+                {
+                    "clip": clip,
+                    "seed": seed,
+                    "loss": loss_c,
+                    "grad_norm": gn,
+                    "fraction_clipped": clipped / cfg.clip_steps,
+                }
+            )
     return runs
 
 
@@ -243,18 +273,36 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
     outcome is not (too few steps for any cell to learn)."""
 
     def quick_config(self) -> ThroughTimeConfig:
-        return ThroughTimeConfig(lengths=(10, 50), memory_lengths=(20,), hidden=32, seeds=2,
-                                 steps=30, test_size=256, radii=(0.5, 1.0, 1.5),
-                                 radius_length=50, clip_steps=40, clip_length=30,
-                                 quick=True)  # fmt: skip
+        return ThroughTimeConfig(
+            lengths=(10, 50),
+            memory_lengths=(20,),
+            hidden=32,
+            seeds=2,
+            steps=30,
+            test_size=256,
+            radii=(0.5, 1.0, 1.5),
+            radius_length=50,
+            clip_steps=40,
+            clip_length=30,
+            quick=True,
+        )
 
     def validate(self, config: ThroughTimeConfig) -> None:
         super().validate(config)
         bad = [c for c in config.cells if c not in CELLS]
         if bad or not config.cells:
             raise ConfigError(f"cells must be among {', '.join(CELLS)}; got {bad or 'none'}")
-        for name in ("hidden", "steps", "batch", "test_size", "radius_length", "clip_steps",
-                     "clip_length", "profile_layers", "symbols"):  # fmt: skip
+        for name in (
+            "hidden",
+            "steps",
+            "batch",
+            "test_size",
+            "radius_length",
+            "clip_steps",
+            "clip_length",
+            "profile_layers",
+            "symbols",
+        ):
             v = getattr(config, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")
@@ -288,9 +336,15 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
         sweep = radius_sweep(config)
         ctx.progress("clipping", done + 2, total)
         clip = clipping_runs(config)
-        return {"runs": runs, "stacked": stacked, "sweep": sweep, "clipping": clip,
-                "gamma": {"tanh": rc.gamma("tanh"), "sigmoid": rc.gamma("sigmoid")},
-                "beat_fraction": BEAT, "profile_length": max(config.lengths)}  # fmt: skip
+        return {
+            "runs": runs,
+            "stacked": stacked,
+            "sweep": sweep,
+            "clipping": clip,
+            "gamma": {"tanh": rc.gamma("tanh"), "sigmoid": rc.gamma("sigmoid")},
+            "beat_fraction": BEAT,
+            "profile_length": max(config.lengths),
+        }
 
     def compare(self, config: ThroughTimeConfig, data: dict[str, Any]) -> list[Comparison]:
         return compare(data)
@@ -308,14 +362,31 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
         for r in data["runs"]:
             for step, prof in r["profiles"].items():
                 for layer, norms in prof["norms"].items():
-                    rows += [[r["task"], r["cell"], r["T"], r["seed"], int(step), layer, t, v]
-                             for t, v in enumerate(norms)]  # fmt: skip
-        write_csv(Path(out_dir) / "through_time_profiles.csv",
-                  ["task", "cell", "T", "seed", "train_step", "layer", "t", "grad_norm"], rows)
-        write_csv(Path(out_dir) / "through_time_outcome.csv",
-                  ["task", "cell", "T", "seed", "test_loss", "baseline", "accuracy"],
-                  [[r["task"], r["cell"], r["T"], r["seed"], r["test_loss"], r["baseline"],
-                    r["accuracy"]] for r in data["runs"]])  # fmt: skip
+                    rows += [
+                        [r["task"], r["cell"], r["T"], r["seed"], int(step), layer, t, v]
+                        for t, v in enumerate(norms)
+                    ]
+        write_csv(
+            Path(out_dir) / "through_time_profiles.csv",
+            ["task", "cell", "T", "seed", "train_step", "layer", "t", "grad_norm"],
+            rows,
+        )
+        write_csv(
+            Path(out_dir) / "through_time_outcome.csv",
+            ["task", "cell", "T", "seed", "test_loss", "baseline", "accuracy"],
+            [
+                [
+                    r["task"],
+                    r["cell"],
+                    r["T"],
+                    r["seed"],
+                    r["test_loss"],
+                    r["baseline"],
+                    r["accuracy"],
+                ]
+                for r in data["runs"]
+            ],
+        )
 
 
 # -- reading the data ----------------------------------------------------------------------------
@@ -333,8 +404,9 @@ def _lengths(data: dict[str, Any], task: str) -> list[int]:
 
 def _decays(runs: list[dict[str, Any]], step: str = "0") -> list[float]:
     if step == "end":
-        return [r["profiles"][max(r["profiles"], key=int)]["analysis"]["layer 0"]["decay"]
-                for r in runs]  # fmt: skip
+        return [
+            r["profiles"][max(r["profiles"], key=int)]["analysis"]["layer 0"]["decay"] for r in runs
+        ]
     return [r["profiles"][step]["analysis"]["layer 0"]["decay"] for r in runs]
 
 
@@ -345,8 +417,15 @@ def outcome(data: dict[str, Any], task: str, cell: str, T: int) -> dict[str, Any
     base = float(np.median([r["baseline"] for r in runs]))
     b = band_of(loss)
     below = sum(v < BEAT * r["baseline"] for v, r in zip(loss, runs))
-    return {"median": b.median, "low": b.low, "high": b.high, "seeds": b.seeds,
-            "baseline": base, "beats": b.median < BEAT * base, "below": below}  # fmt: skip
+    return {
+        "median": b.median,
+        "low": b.low,
+        "high": b.high,
+        "seeds": b.seeds,
+        "baseline": base,
+        "beats": b.median < BEAT * base,
+        "below": below,
+    }
 
 
 def compare(data: dict[str, Any]) -> list[Comparison]:
@@ -356,22 +435,40 @@ def compare(data: dict[str, Any]) -> list[Comparison]:
     for r in radii:
         rows = [row for row in data["sweep"] if row["radius"] == r]
         worst = max(row["max_step_ratio"] for row in rows if row["max_step_ratio"] is not None)
-        out.append(Comparison("max over t and seeds of ‖∂L/∂h_t‖/‖∂L/∂h_{t+1}‖, tanh RNN, "
-                              f"σ_max(W_hh) = {r:g}", "bound", worst, g * r,
-                              "Pascanu et al. 2013: ‖∂h_{t+1}/∂h_t‖ ≤ γ·σ_max(W_hh), γ = 1 for "
-                              "tanh", relation="<=", band=f"max of {len(rows)} seeds"))  # fmt: skip
+        out.append(
+            Comparison(
+                f"max over t and seeds of ‖∂L/∂h_t‖/‖∂L/∂h_{{t+1}}‖, tanh RNN, σ_max(W_hh) = {r:g}",
+                "bound",
+                worst,
+                g * r,
+                "Pascanu et al. 2013: ‖∂h_{t+1}/∂h_t‖ ≤ γ·σ_max(W_hh), γ = 1 for tanh",
+                relation="<=",
+                band=f"max of {len(rows)} seeds",
+            )
+        )
         if g * r < 1:
-            out.append(Comparison("decay factor per step (fit), tanh RNN, "
-                                  f"σ_max(W_hh) = {r:g} < 1/γ", "prediction",
-                                  float(np.median([row["decay"] for row in rows])), 1.0,
-                                  "Pascanu et al. 2013: vanishing when σ_max < 1/γ",
-                                  relation="<=", band=f"median of {len(rows)} seeds"))  # fmt: skip
+            out.append(
+                Comparison(
+                    f"decay factor per step (fit), tanh RNN, σ_max(W_hh) = {r:g} < 1/γ",
+                    "prediction",
+                    float(np.median([row["decay"] for row in rows])),
+                    1.0,
+                    "Pascanu et al. 2013: vanishing when σ_max < 1/γ",
+                    relation="<=",
+                    band=f"median of {len(rows)} seeds",
+                )
+            )
     for row in data["runs"][:1]:
         base = [r["baseline"] for r in data["runs"] if r["task"] == "adding"]
         if base:
-            out.append(Comparison.prediction("constant-prediction MSE of the adding problem "
-                                             "(test set)", base, 1 / 6,
-                                             "Var(U₁ + U₂) = 2/12 for U ~ U(0, 1)"))  # fmt: skip
+            out.append(
+                Comparison.prediction(
+                    "constant-prediction MSE of the adding problem (test set)",
+                    base,
+                    1 / 6,
+                    "Var(U₁ + U₂) = 2/12 for U ~ U(0, 1)",
+                )
+            )
         del row
     return out
 
@@ -388,14 +485,22 @@ def tables(data: dict[str, Any]) -> list[Table]:
             row: list[Any] = [LABELS[c]]
             for T in Ts:
                 o = outcome(data, task, c, T)
-                band = ("" if o["low"] is None else f" [{o['low']:.3g}, {o['high']:.3g}]")
-                row.append(f"{o['median']:.3g}{band} ({o['below']}/{o['seeds']} < "
-                           f"{BEAT:g}·baseline)")  # fmt: skip
+                band = "" if o["low"] is None else f" [{o['low']:.3g}, {o['high']:.3g}]"
+                row.append(
+                    f"{o['median']:.3g}{band} ({o['below']}/{o['seeds']} < {BEAT:g}·baseline)"
+                )
             rows.append(row)
-        rows.append(["constant baseline"] + [f"{outcome(data, task, cells[0], T)['baseline']:.3g}"
-                                             for T in Ts])  # fmt: skip
-        out.append(Table(f"{task}: {unit} after training, median [10–90 % over seeds]",
-                         ["cell"] + [f"T = {T}" for T in Ts], rows))  # fmt: skip
+        rows.append(
+            ["constant baseline"]
+            + [f"{outcome(data, task, cells[0], T)['baseline']:.3g}" for T in Ts]
+        )
+        out.append(
+            Table(
+                f"{task}: {unit} after training, median [10–90 % over seeds]",
+                ["cell"] + [f"T = {T}" for T in Ts],
+                rows,
+            )
+        )
     Ts = _lengths(data, "adding")
     rows = []
     for c in cells:
@@ -404,19 +509,41 @@ def tables(data: dict[str, Any]) -> list[Table]:
             runs = _runs(data, "adding", c, T)
             row.append(f"{np.median(_decays(runs)):.3g} → {np.median(_decays(runs, 'end')):.3g}")
         rows.append(row)
-    out.append(Table("decay factor per step of ‖∂L/∂h_t‖ (fit, median over seeds): at init → "
-                     "after training; < 1 vanishes", ["cell"] + [f"T = {T}" for T in Ts], rows))
+    out.append(
+        Table(
+            "decay factor per step of ‖∂L/∂h_t‖ (fit, median over seeds): at init → "
+            "after training; < 1 vanishes",
+            ["cell"] + [f"T = {T}" for T in Ts],
+            rows,
+        )
+    )
     rows = []
     for c in cells:
         st = [s for s in data["stacked"] if s["cell"] == c]
         for layer in st[0]["analysis"]:
             a = [s["analysis"][layer] for s in st]
-            rows.append([LABELS[c], layer, float(np.median([x["decay"] for x in a])),
-                         float(np.median([x["ratio"] for x in a])),
-                         int(np.median([x["memory"] for x in a]))])  # fmt: skip
-    out.append(Table(f"stacked layers at init, adding T = {data['profile_length']} (median over "
-                     "seeds)", ["cell", "layer", "decay per step", "‖∂L/∂h_0‖ / ‖∂L/∂h_T‖",
-                                "effective memory (steps)"], rows))  # fmt: skip
+            rows.append(
+                [
+                    LABELS[c],
+                    layer,
+                    float(np.median([x["decay"] for x in a])),
+                    float(np.median([x["ratio"] for x in a])),
+                    int(np.median([x["memory"] for x in a])),
+                ]
+            )
+    out.append(
+        Table(
+            f"stacked layers at init, adding T = {data['profile_length']} (median over seeds)",
+            [
+                "cell",
+                "layer",
+                "decay per step",
+                "‖∂L/∂h_0‖ / ‖∂L/∂h_T‖",
+                "effective memory (steps)",
+            ],
+            rows,
+        )
+    )
     return out
 
 
@@ -441,27 +568,40 @@ def conclude(data: dict[str, Any]) -> list[str]:
         d0 = float(np.median(_decays(_runs(data, "adding", c, Tmax))))
         half = f", halving every {math.log(2) / -math.log(d0):.3g} steps" if 0 < d0 < 1 else ""
         parts.append(f"{LABELS[c]} {d0:.3g}{half}")
-    out.append(f"At init, at T = {Tmax}, ‖∂L/∂h_t‖ changes per step backwards by a factor of "
-               + "; ".join(parts) + " (median over seeds).")  # fmt: skip
+    out.append(
+        f"At init, at T = {Tmax}, ‖∂L/∂h_t‖ changes per step backwards by a factor of "
+        + "; ".join(parts)
+        + " (median over seeds)."
+    )
     for c in cells:
         beat = [T for T in Ts if outcome(data, "adding", c, T)["beats"]]
         fail = _first_failure(data, c)
         if not beat:
-            out.append(f"{LABELS[c]} beats half the constant baseline at no length tried "
-                       f"(T ∈ {Ts}).")  # fmt: skip
+            out.append(
+                f"{LABELS[c]} beats half the constant baseline at no length tried (T ∈ {Ts})."
+            )
         elif fail is None:
-            out.append(f"{LABELS[c]} beats half the constant baseline at every length tried, "
-                       f"up to T = {Tmax}.")  # fmt: skip
+            out.append(
+                f"{LABELS[c]} beats half the constant baseline at every length tried, "
+                f"up to T = {Tmax}."
+            )
         else:
-            out.append(f"{LABELS[c]} beats half the constant baseline at T ∈ {beat} and fails "
-                       f"first at T = {fail}.")  # fmt: skip
+            out.append(
+                f"{LABELS[c]} beats half the constant baseline at T ∈ {beat} and fails "
+                f"first at T = {fail}."
+            )
     if "lstm" in cells and "lstm-fb1" in cells:
-        a = [float(np.median(_decays(_runs(data, "adding", c, Tmax), s)))
-             for c in ("lstm", "lstm-fb1") for s in ("0", "end")]  # fmt: skip
+        a = [
+            float(np.median(_decays(_runs(data, "adding", c, Tmax), s)))
+            for c in ("lstm", "lstm-fb1")
+            for s in ("0", "end")
+        ]
         better = "keeps more" if a[2] > a[0] else "keeps less"
-        out.append(f"Forget-gate bias 1 {better} of the gradient at init than PyTorch's default "
-                   f"(factor per step {a[2]:.3g} vs {a[0]:.3g} at T = {Tmax}); after training "
-                   f"{a[3]:.3g} vs {a[1]:.3g}.")  # fmt: skip
+        out.append(
+            f"Forget-gate bias 1 {better} of the gradient at init than PyTorch's default "
+            f"(factor per step {a[2]:.3g} vs {a[0]:.3g} at T = {Tmax}); after training "
+            f"{a[3]:.3g} vs {a[1]:.3g}."
+        )
     sweep = data["sweep"]
     radii = sorted({r["radius"] for r in sweep})
     med = {r: float(np.median([x["decay"] for x in sweep if x["radius"] == r])) for r in radii}
@@ -469,26 +609,43 @@ def conclude(data: dict[str, Any]) -> list[str]:
     ok = all(med[r] < 1 for r in below)
     grow = [r for r in radii if med[r] >= 1]
     out.append(
-        ("As Pascanu et al.'s condition predicts, " if ok else "Against Pascanu et al.'s condition, ")
+        (
+            "As Pascanu et al.'s condition predicts, "
+            if ok
+            else "Against Pascanu et al.'s condition, "
+        )
         + f"the tanh RNN's gradient vanishes at every σ_max < 1 tried ({below}: factors "
-        + ", ".join(f"{med[r]:.3g}" for r in below) + ")" + ("" if ok else " — not at all of them")
-        + ". " + (f"It stops vanishing (factor ≥ 1) at σ_max ∈ {grow}." if grow else
-                  "Even above 1 the measured factor stays below 1: the condition is only "
-                  "sufficient; tanh saturation keeps the Jacobians small.")
-    )  # fmt: skip
+        + ", ".join(f"{med[r]:.3g}" for r in below)
+        + ")"
+        + ("" if ok else " — not at all of them")
+        + ". "
+        + (
+            f"It stops vanishing (factor ≥ 1) at σ_max ∈ {grow}."
+            if grow
+            else "Even above 1 the measured factor stays below 1: the condition is only "
+            "sufficient; tanh saturation keeps the Jacobians small."
+        )
+    )
     clip = data["clipping"]
     if clip:
+
         def last(r: dict[str, Any]) -> float:
             vals = [v for v in r["loss"] if v is not None]
-            return math.inf if len(vals) < len(r["loss"]) or not vals else float(np.mean(vals[-10:]))
+            return (
+                math.inf if len(vals) < len(r["loss"]) or not vals else float(np.mean(vals[-10:]))
+            )
+
         raw = [last(r) for r in clip if r["clip"] is None]
         cl = [last(r) for r in clip if r["clip"] is not None]
         frac = float(np.median([r["fraction_clipped"] for r in clip if r["clip"] is not None]))
-        gmax = max(max(v for v in r["grad_norm"] if v is not None) for r in clip
-                   if r["clip"] is None)  # fmt: skip
-        out.append(f"Exploding configuration: unclipped, the gradient norm reaches {gmax:.3g} and "
-                   f"the last-10-step loss is {np.median(raw):.3g} (median over seeds); clipped, "
-                   f"{frac:.0%} of steps are clipped and the loss is {np.median(cl):.3g}.")  # fmt: skip
+        gmax = max(
+            max(v for v in r["grad_norm"] if v is not None) for r in clip if r["clip"] is None
+        )
+        out.append(
+            f"Exploding configuration: unclipped, the gradient norm reaches {gmax:.3g} and "
+            f"the last-10-step loss is {np.median(raw):.3g} (median over seeds); clipped, "
+            f"{frac:.0%} of steps are clipped and the loss is {np.median(cl):.3g}."
+        )
     return out
 
 
