@@ -59,7 +59,7 @@ def test_cells_and_tables(run: tuple[Any, Path]) -> None:
             "fewer@2",
             "softmax@2",
             "softmax@3",
-        ]  # fmt: skip
+        ]
     )
     assert len(result.tables[0].rows) == len(TINY.remedies) * len(TINY.depths)
     for c in cells.values():
@@ -155,7 +155,7 @@ def _synthetic(base_acc: float, remedy_acc: float | None, diverged: int = 0) -> 
         "remedies": [
             {"key": "baseline", "label": "baseline"},
             {"key": "relu-he", "label": "ReLU + He init"},
-        ],  # fmt: skip
+        ],
         "cells": {
             "baseline@20": cell("baseline", base_acc, 1e-12, 0),
             "relu-he@20": cell("relu-he", remedy_acc, 0.5, diverged),

@@ -515,7 +515,34 @@ def conclude(data: dict[str, Any]) -> list[str]:
         else:
             verdict = f"median accuracy {_pct(acc)}"
         div = f"; {s['diverged']} of {s['n']} seeds diverged" if s["diverged"] else ""
-        out.append(f"{parts[0]} {ratio_txt}; {verdict}{div}.")
+        after = _fold(s["ratio_final"])
+        after_txt = (
+            f" (after training: {after:.3g}× "
+            f"{'slower' if (s['ratio_final'] or 0) < 1 else 'faster'})"
+            if after is not None and key not in ("clip", "l2-off")
+            else ""
+        )
+        out.append(f"{parts[0]} {ratio_txt}{after_txt}; {verdict}{div}.")
+    # the other depths, one sentence each: which remedies beat the baseline there
+    for d in depths[:-1]:
+        bc = cells.get(cell_key("baseline", d))
+        bacc = summary(bc)["accuracy"] if bc else None
+        if bacc is None:
+            continue
+        better: list[str] = []
+        not_better: list[str] = []
+        for r in data["remedies"]:
+            c = cells.get(cell_key(r["key"], d))
+            if r["key"] == "baseline" or c is None:
+                continue
+            acc = summary(c)["accuracy"]
+            item = f"{r['label']} {_pct(acc)}"
+            (better if acc is not None and acc - bacc > HELPS else not_better).append(item)
+        out.append(
+            f"At {d} hidden layers (baseline {_pct(bacc)}) these beat the baseline by more "
+            f"than {100 * HELPS:.0f} points: {', '.join(better) or 'none'}; these did not: "
+            f"{', '.join(not_better) or 'none'}."
+        )
     # depth trend of the baseline
     accs = [(d, summary(cells[cell_key("baseline", d)])["accuracy"]) for d in depths
             if cell_key("baseline", d) in cells]  # fmt: skip

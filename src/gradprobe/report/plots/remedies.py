@@ -61,7 +61,9 @@ def _table(d: dict[str, Any]) -> Drawn:
             if math.isnan(m):
                 text_acc[i][j] = f"diverged\n{div}/{n}"
             else:
-                band = f"\n{100 * lo:.0f}–{100 * hi:.0f}" if lo is not None else ""
+                band = (
+                    f"\n{100 * lo:.0f}–{100 * hi:.0f}" if lo is not None and hi is not None else ""
+                )
                 mark = f"\n{div}/{n} div." if div else ""
                 text_acc[i][j] = f"{100 * m:.1f}{band}{mark}"
             text_ratio[i][j] = "—" if math.isnan(rm) else f"{rm:.2g}"
@@ -102,15 +104,28 @@ def _table(d: dict[str, Any]) -> Drawn:
 
 def _speeds(d: dict[str, Any]) -> Drawn:
     deep = max(d["depths"])
-    fig, ax = style.subplots(figsize=(7.4, 4.6))
-    colours = list(style.PALETTE) + ["#b42318", "#d97706", "#000000"]
+    fig, ax = style.subplots(figsize=(10.5, 4.8))
+    colours = [*list(style.PALETTE), "#b42318", "#9ca3af", "#000000"]
     floor = math.inf
+    drawn: list[tuple[np.ndarray, str]] = []
     for k, r in enumerate(d["remedies"]):
         c = _cell(d, r["key"], deep)
         if c is None:
             continue
         sp = np.asarray(c["speed_init"], dtype=np.float64)  # [S, H]
         med = np.median(sp, axis=0)
+        same = next((lab for m, lab in drawn if m.shape == med.shape and np.array_equal(m, med)),
+                    None)  # fmt: skip
+        if same is not None:  # identical at initialisation (clipping, L2): one curve, one label
+            continue
+        drawn.append((med, r["label"]))
+        twins = [
+            o["label"] for o in d["remedies"][k + 1 :]
+            if (oc := _cell(d, o["key"], deep)) is not None
+            and np.array_equal(np.median(np.asarray(oc["speed_init"], dtype=np.float64), 0), med)
+        ]  # fmt: skip
+        if twins:
+            r = {**r, "label": r["label"] + " = " + " = ".join(twins)}
         layers = np.arange(1, med.size + 1)
         ok = med > 0
         if ok.any():
@@ -124,8 +139,7 @@ def _speeds(d: dict[str, Any]) -> Drawn:
     ax.set_xlabel("hidden layer l (1 = nearest the input)")
     ax.set_ylabel("‖∂C/∂bˡ‖ at initialisation (median over seeds)")
     ax.set_title(f"Speed of learning per layer at initialisation, {deep} hidden layers")
-    ax.legend(fontsize=7, loc="lower right", frameon=True, facecolor="white", edgecolor="none",
-              framealpha=0.9)  # fmt: skip
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return Drawn(
         "remedies_speeds",
         f"Median speed of learning ‖∂C/∂bˡ‖ of every hidden layer at initialisation, for each "
