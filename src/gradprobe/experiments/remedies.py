@@ -543,6 +543,15 @@ def conclude(data: dict[str, Any]) -> list[str]:
             f"than {100 * HELPS:.0f} points: {', '.join(better) or 'none'}; these did not: "
             f"{', '.join(not_better) or 'none'}."
         )
+    shallow = cells.get(cell_key("baseline", depths[0]))
+    sacc = summary(shallow)["accuracy"] if shallow else None
+    if sacc is not None and sacc < NOT_LEARNING:
+        out.append(
+            f"Even at {depths[0]} hidden layers the baseline stays at {_pct(sacc)} in this "
+            f"budget ({data.get('budget', 'see the table')}): a remedy that 'did not help' "
+            "shows no start of learning within it, which is not proof that it cannot help "
+            "with longer training."
+        )
     # depth trend of the baseline
     accs = [(d, summary(cells[cell_key("baseline", d)])["accuracy"]) for d in depths
             if cell_key("baseline", d) in cells]  # fmt: skip
