@@ -119,6 +119,7 @@ def test_diverged_seeds_are_recorded_not_raised() -> None:
     cell = rem.run_cell(cfg, "relu-he", 3, train, mnist.test.subset(50), train)
     assert cell["diverged"] == 2
     assert cell["accuracy"] == [None, None] and cell["ratio_final"] == [None, None]
+    assert all(r is not None and r > 0 for r in cell["ratio_init"])  # measured before training
     json.dumps(cell, allow_nan=False)  # no NaN reaches the result
 
 

@@ -336,7 +336,7 @@ def run_cell(
         "speed_final": [
             None if s in diverged else [_finite_or_none(v) for v in speed1[s]] for s in range(S)
         ],
-        "ratio_init": [ratio(speed0, s) for s in range(S)],
+        "ratio_init": [_finite_or_none(speed0[s, 0] / speed0[s, -1]) for s in range(S)],
         "ratio_final": [ratio(speed1, s) for s in range(S)],
         "accuracy": [None if s in diverged else float(acc[s, -1]) for s in range(S)],
         "curve": [None if s in diverged else [float(v) for v in acc[s]] for s in range(S)],
