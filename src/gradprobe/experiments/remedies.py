@@ -423,11 +423,14 @@ def summary(cell: dict[str, Any]) -> dict[str, Any]:
 
 def table_rows(data: dict[str, Any]) -> list[list[Any]]:
     rows = []
+    seen: set[str] = set()
     for r in data["remedies"]:
         for d in data["depths"]:
-            c = data["cells"].get(cell_key(r["key"], d))
-            if c is None:
+            key = cell_key(r["key"], d)
+            c = data["cells"].get(key)
+            if c is None or key in seen:  # "fewer" has one cell for every depth
                 continue
+            seen.add(key)
             s = summary(c)
             rows.append([
                 r["label"], c["hidden"], s["accuracy"], s["low"], s["high"], s["ratio_init"],
