@@ -61,7 +61,7 @@ def show(title: str, probe: gp.Probe) -> None:
         print(f"  layer {layer:>3}  {s:10.3g}  {'#' * max(1, int(12 + 2 * math.log10(s)))}")
     findings = probe.diagnose()
     if not findings:
-        print("  diagnosis: no findings")
+        print("  diagnosis: no problem found")
     for f in findings:
         print(f"  diagnosis: {f}")
         for r in f.remedies[:3]:

@@ -62,7 +62,7 @@ def test_diagnose_json_and_fail_on(tmp_path, capsys):
 def test_healthy_history_has_no_findings(tmp_path, capsys):
     path = _history(tmp_path, ".json", vanishing=False)
     assert main(["diagnose", str(path), "--fail-on", "warning"]) == 0
-    assert "no findings" in capsys.readouterr().out
+    assert "no problem found" in capsys.readouterr().out
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
