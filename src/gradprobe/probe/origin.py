@@ -208,10 +208,10 @@ class OriginFinder:
         return NonFiniteEvent(step, ROOT_NAME, ROOT_NAME, "gradients", "")
 
     def _layer_of_module(self, name: str, layers: list[LayerInfo]) -> str:
-        for layer in layers:
-            if layer.module == name:
-                return layer.name
-        return name
+        """The layer a module is; the module's path when it is not one layer (no
+        parameters, or a stacked recurrent module whose layers run inside one call)."""
+        mine = [layer.name for layer in layers if layer.module == name]
+        return mine[0] if len(mine) == 1 else name
 
     def _replay(self) -> tuple[str, nn.Module] | None:
         """Re-run the captured forward pass without gradients; the first module to finish

@@ -44,8 +44,10 @@ class NonFinite(Quantity):
     """Columns ``nonfinite`` = 1 for every layer with a NaN/Inf gradient in a step (the
     producer and the propagators), and ``nonfinite_origin`` on the producer only, whose value
     is the index of its place in :data:`PLACES` (1 forward, 2 backward, 3 parameter, 4 buffer,
-    5 update, 6 loss, 7 input; 0 = inferred from the gradients only). Steps without a non-finite
-    value produce no rows."""
+    5 update, 6 loss, 7 input; 0 = inferred from the gradients only). A parameter whose norm
+    is non-finite at a detail step is named (``parameter``) even when the gradients stay
+    finite (an Inf weight behind a saturating tanh, say). Steps without a non-finite value
+    produce no rows."""
 
     name = "nonfinite"
     reads = ("gradient", "events")
@@ -53,7 +55,11 @@ class NonFinite(Quantity):
 
     def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
         bad = nonfinite_layers(chunk, ctx)
-        if not bad.any() and not chunk.events:
+        pbad = np.zeros_like(bad)  # a parameter norm (detail steps) that is NaN/Inf
+        for j, layer in enumerate(ctx.layers):
+            w = chunk.param[:, layer.param_index]
+            pbad[:, j] = (~np.isfinite(w)).any(axis=1)
+        if not bad.any() and not pbad.any() and not chunk.events:
             return
         rule = origin_index(bad)
         ones = np.ones(chunk.n)
@@ -67,6 +73,8 @@ class NonFinite(Quantity):
                 name, place = ev.layer, PLACES.index(ev.place)
             elif rule[i] >= 0:
                 name, place = ctx.layers[int(rule[i])].name, 0
+            elif pbad[i].any():  # finite gradients, but a parameter holds NaN/Inf
+                name, place = ctx.layers[int(np.argmax(pbad[i]))].name, PLACES.index("parameter")
             else:
                 continue
             vals, mask = origin.setdefault(name, (np.zeros(chunk.n), np.zeros(chunk.n, bool)))
