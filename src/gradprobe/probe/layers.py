@@ -207,20 +207,20 @@ def feeding_layers(
 ) -> dict[tuple[str, int], str]:
     """For each call of a watched (activation) module — ``(module path, k)`` for its k-th
     call in one forward pass — the layer that feeds it: the last layer module called before
-    it (its last layer for a recurrent module: ``lstm.l1``). Calls before any layer keep the
-    module's own path. ``layer_modules`` maps a module path to its layer names."""
+    it, or the module itself when it is a layer (its last layer for a recurrent module:
+    ``lstm.l1``). Calls before any layer keep the module's own path. ``layer_modules`` maps a module path to its layer names."""
     out: dict[tuple[str, int], str] = {}
     count: dict[str, int] = {}
     last: str | None = None
     for name in calls:
+        if name in layer_modules:  # a watched module that is a layer feeds itself
+            names = layer_modules[name]
+            fwd = [n for n in names if not n.endswith("_reverse")]
+            last = (fwd or names)[-1]
         if name in watched:
             k = count.get(name, 0)
             count[name] = k + 1
             out[(name, k)] = last if last is not None else name
-        if name in layer_modules:
-            names = layer_modules[name]
-            fwd = [n for n in names if not n.endswith("_reverse")]
-            last = (fwd or names)[-1]
     return out
 
 
