@@ -72,7 +72,7 @@ def test_tensorboard_sink_writes_per_layer_scalars(tmp_path):
         assert f"gradprobe/speed/{layer}" in tags
         assert f"gradprobe/grad_norm/{layer}" in tags
     assert "gradprobe/grad_norm/(model)" in tags
-    assert "gradprobe/saturation/1" in tags  # the Sigmoid module
+    assert "gradprobe/saturation/0" in tags  # the Sigmoid fed by layer 0
     events = acc.Scalars("gradprobe/speed/4")
     assert [e.step for e in events] == [0, 1, 2]
     df = p.history

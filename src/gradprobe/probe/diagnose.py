@@ -28,8 +28,9 @@ layer before the vanishing it causes), then severity.
     clipping when known — grows to more than 100× its early median (critical 10⁴×); or
     clipping acts in more than half of the steps.
 ``saturation``
-    more than half of a sigmoid/tanh module's outputs have σ′(z) < 1 % of its maximum
-    (critical above 90 %).
+    more than half of the sigmoid/tanh outputs fed by a layer have σ′(z) < 1 % of its
+    maximum — or more than a quarter do and the mean σ′ is below half its maximum —
+    in the median step and in ≥ 60 % of the steps (critical above 90 %).
 ``dead-relu``
     more than half of a ReLU module's units are 0 for the whole batch (critical above 90 %).
 ``activation-growth``
@@ -80,6 +81,8 @@ GROWTH_RATIO = 1e2
 GROWTH_CRITICAL = 1e4
 CLIPPED_FRACTION = 0.5
 SATURATED_FRACTION = 0.5
+SATURATED_LOW = 0.25
+DSIGMA_LOW = 0.5
 DEAD_FRACTION = 0.5
 CRITICAL_FRACTION = 0.9
 UPDATE_RATIO_HIGH = 1e-1
@@ -407,6 +410,11 @@ def _activation_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) 
     last_layer = order[-1] if order else None
     dsig = _medians(df, "mean_dsigma")
     bad = _fraction_rule(df, "saturation", SATURATED_FRACTION)
+    kinds = meta.get("activations", {})
+    for layer, (frac, conf) in _fraction_rule(df, "saturation", SATURATED_LOW).items():
+        top = 0.25 if kinds.get(layer) == "sigmoid" else 1.0
+        if layer not in bad and layer in dsig and dsig[layer] / top < DSIGMA_LOW:
+            bad[layer] = (frac, conf)  # many saturated units and a small mean σ′ together
     if bad:
         worst = max(v for v, _ in bad.values())
         is_output = last_layer in bad
@@ -496,8 +504,13 @@ def _zero_grad_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
             "no-learning",
             names,
             "critical",
-            ", ".join(f"{k}" for k in names)
-            + " does not learn: its gradient is exactly 0 in "
+            ", ".join(names)
+            + (
+                " does not learn: its gradient is"
+                if len(names) == 1
+                else " do not learn: their gradients are"
+            )
+            + " exactly 0 in "
             + ", ".join(f"{zero[k]:.0%}" for k in names)
             + " of the steps",
             {"zero_gradient_fraction": zero, "steps": _steps(df), "confidence": min(zero.values())},

@@ -241,9 +241,21 @@ class _Measured:
         rank = {n: i for i, n in enumerate(order)}
         layers.sort(key=lambda lay: rank.get(lay.module, len(rank)))
         self.speed = {lay.name: float(layer_speed(lay, g)[0][0]) for lay in layers}
+        ws = [p.detach().double() for p in params if p.dim() >= 2]
+        self.weight_rms = (
+            float(torch.sqrt(sum(w.pow(2).sum() for w in ws) / sum(w.numel() for w in ws)))
+            if ws
+            else float("nan")
+        )
         self.saturation = float(np.mean(sat)) if sat else float("nan")
         self.dsigma = float(np.mean(dsig)) if dsig else float("nan")
         self.dead = float(np.mean(dead)) if dead else float("nan")
+
+    @property
+    def ratio(self) -> float:
+        """First layer's speed / last layer's."""
+        v = list(self.speed.values())
+        return v[0] / v[-1] if len(v) >= 2 and v[-1] > 0 else float("nan")
 
     @property
     def balance(self) -> float:
@@ -270,6 +282,11 @@ def _why(change: str, base: _Measured, new: _Measured) -> tuple[str, str]:
                 )
             if np.isfinite(new.dead) and new.dead > 0.05:
                 parts.append(f"but {new.dead:.0%} of the new ReLU units are dead on this batch")
+            if new.ratio > 10:
+                parts.append(
+                    f"with weights of RMS {new.weight_rms:.3g} each ReLU layer now multiplies δ "
+                    "by more than 1: the gradient explodes toward the input"
+                )
         elif part in ("he-init", "fan-in-init"):
             if np.isfinite(base.saturation) and np.isfinite(new.saturation):
                 more = new.saturation > base.saturation + 0.02
@@ -283,6 +300,16 @@ def _why(change: str, base: _Measured, new: _Measured) -> tuple[str, str]:
                 )
             if np.isfinite(new.dead):
                 parts.append(f"{new.dead:.0%} dead ReLU units")
+            if new.weight_rms < base.weight_rms * 0.8 and np.isfinite(base.dsigma):
+                parts.append(
+                    f"weights' RMS {base.weight_rms:.3g} → {new.weight_rms:.3g}: each sigmoid "
+                    "layer multiplies δ by w·σ′(z), now smaller, so δ shrinks faster toward the "
+                    "input"
+                )
+            elif new.weight_rms < base.weight_rms * 0.8:
+                parts.append(f"weights' RMS {base.weight_rms:.3g} → {new.weight_rms:.3g}")
+            elif new.weight_rms > base.weight_rms * 1.25:
+                parts.append(f"weights' RMS {base.weight_rms:.3g} → {new.weight_rms:.3g} (larger)")
         elif part == "cross-entropy":
             parts.append(f"the output error δᴸ no longer carries σ′(zᴸ): last layer ×{fl:.3g}")
     b0, b1 = base.balance, new.balance
