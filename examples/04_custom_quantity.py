@@ -26,9 +26,12 @@ class GradMax(Quantity):
     columns = ("grad_max",)
 
     def measure_step(self, grads, params):
-        # one 0-d tensor per parameter, on the device; -1 where a parameter has no gradient
+        # one 0-d tensor per parameter, on the device; -1: no gradient
         return torch.stack(
-            [g.abs().max() if g is not None else p.new_full((), -1.0) for g, p in zip(grads, params)]
+            [
+                g.abs().max() if g is not None else p.new_full((), -1.0)
+                for g, p in zip(grads, params)
+            ]
         )
 
     def series(self, chunk, ctx):

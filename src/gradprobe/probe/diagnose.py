@@ -8,8 +8,8 @@ Rules and thresholds (medians over the recorded steps, non-finite values ignored
 
 Every rule works per step and states its **confidence**: the fraction of recorded steps in
 which its criterion holds (a finding needs ≥ 60 %), so one odd batch neither makes nor hides a
-finding. Findings are ordered by kind (:data:`KINDS`: the cause before its symptoms — a dead
-layer before the vanishing it causes), then severity.
+finding. Findings are ordered by severity, then by kind (:data:`KINDS`: the cause before its
+symptoms — a dead layer before the vanishing it causes).
 
 ``nonfinite``
     any NaN/±Inf: the producer (forward, backward, parameter, buffer, update, loss, input)
@@ -593,7 +593,8 @@ def diagnose(history: pd.DataFrame, meta: dict[str, Any] | None = None) -> list[
 
     Returns
     -------
-    list[Finding], causes before symptoms (order of :data:`KINDS`), each with the numbers
+    list[Finding], most severe first, causes before symptoms within a severity (order of
+    :data:`KINDS`), each with the numbers
     that support it (``evidence``, including ``confidence``: the fraction of steps in which
     the rule's criterion holds) and the book's remedies. An ``insufficient-data`` finding
     says when the history cannot support a diagnosis (fewer than :data:`MIN_STEPS` steps, or
@@ -644,6 +645,4 @@ def diagnose(history: pd.DataFrame, meta: dict[str, Any] | None = None) -> list[
         )
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     kind = {k: i for i, k in enumerate(KINDS)}
-    return sorted(
-        findings, key=lambda f: (f.severity == "info", kind.get(f.kind, 99), -rank[f.severity])
-    )
+    return sorted(findings, key=lambda f: (-rank[f.severity], kind.get(f.kind, 99)))

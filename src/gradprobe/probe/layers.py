@@ -208,7 +208,8 @@ def feeding_layers(
     """For each call of a watched (activation) module — ``(module path, k)`` for its k-th
     call in one forward pass — the layer that feeds it: the last layer module called before
     it, or the module itself when it is a layer (its last layer for a recurrent module:
-    ``lstm.l1``). Calls before any layer keep the module's own path. ``layer_modules`` maps a module path to its layer names."""
+    ``lstm.l1``). Calls before any layer keep the module's own path. ``layer_modules`` maps
+    a module path to its layer names."""
     out: dict[tuple[str, int], str] = {}
     count: dict[str, int] = {}
     last: str | None = None

@@ -77,6 +77,7 @@ class Recorder:
         flush_every: int,
         nan_check: str = "auto",
         optimizer: Any = None,
+        preclip: bool = True,
     ) -> None:
         self.module = module
         self.layers = layers
@@ -188,6 +189,22 @@ class Recorder:
         self._events: dict[int, NonFiniteEvent] = {}
         self._prev_finite = False
 
+        # pre-clip gradient norms, read at the end of backward ------------------------------
+        self._pre_row = torch.full((P,), SENTINEL, dtype=self.dtype, device=self.device)
+        self._pre_versions: list[int] | None = None
+        self._queued = False
+        self._pa_handles: list[Any] = []
+        if preclip and self._fast:
+            firsts: dict[str, nn.Parameter] = {}
+            for layer in layers:
+                for i in layer.param_index:
+                    if params[i].requires_grad:
+                        firsts.setdefault(layer.name, params[i])
+                        break
+            self._pa_handles = [
+                p.register_post_accumulate_grad_hook(self._accumulated) for p in firsts.values()
+            ]
+
         self.step = 0
         self.r = 0
         self.recording = True
@@ -218,6 +235,29 @@ class Recorder:
             counts[s] += n
 
         return hook
+
+    def _accumulated(self, p: torch.Tensor) -> None:
+        """A post-accumulate-grad hook: queue one end-of-backward callback per backward."""
+        if self._queued or not self.recording:
+            return
+        if self.finder is not None and self.finder.replaying:
+            return
+        self._queued = True
+        torch.autograd.Variable._execution_engine.queue_callback(self._end_of_backward)
+
+    def _end_of_backward(self) -> None:
+        """All gradients of this backward are accumulated, and nothing has clipped them yet:
+        one fused norm pass into the pre-clip row; remember the gradients' version counters
+        (an in-place change before ``probe.step()`` — clipping, unscaling — bumps them)."""
+        self._queued = False
+        grads = [p.grad for p in self.params]
+        try:
+            norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
+        except (TypeError, RuntimeError):  # a parameter without a gradient: no pre-clip row
+            self._pre_versions = None
+            return
+        torch.stack(norms, out=self._pre_row)
+        self._pre_versions = [g._version for g in grads]  # type: ignore[union-attr]
 
     def _attach(self) -> None:
         if not self._handles:
@@ -273,7 +313,19 @@ class Recorder:
         r = self.r
         grads = [p.grad for p in self.params]
         done = False
-        if self._fast:
+        pre = self._pre_versions
+        self._pre_versions = None
+        if pre is not None and len(pre) == len(grads):
+            try:
+                same = [g._version for g in grads] == pre  # type: ignore[union-attr]
+            except AttributeError:  # a gradient went missing since backward
+                same, pre = False, None
+            if pre is not None:
+                if same:  # untouched since backward: post-clip = pre-clip, no second pass
+                    self._grad_rows[r].copy_(self._pre_row)
+                    done = True
+                self._clip_buf[r].copy_(self._pre_row.square().sum().sqrt())
+        if not done and self._fast:
             try:
                 norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
                 torch.stack(norms, out=self._grad_rows[r])
@@ -525,6 +577,9 @@ class Recorder:
         if self._opt_handle is not None:
             self._opt_handle.remove()
             self._opt_handle = None
+        for h in self._pa_handles:
+            h.remove()
+        self._pa_handles = []
         self._prev = None
 
 

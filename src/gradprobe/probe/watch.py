@@ -74,6 +74,7 @@ class Probe:
         optimizer: torch.optim.Optimizer | None = None,
         max_steps: int | None = None,
         spill: str | Path | None = None,
+        preclip: bool = True,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise ConfigError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
@@ -124,6 +125,7 @@ class Probe:
             flush_every=self.flush_every,
             nan_check=nan_check,
             optimizer=optimizer,
+            preclip=preclip,
         )
         self.layers = chosen
         self.params = params
@@ -307,6 +309,7 @@ def watch(
     optimizer: torch.optim.Optimizer | None = None,
     max_steps: int | None = None,
     spill: str | Path | None = None,
+    preclip: bool = True,
 ) -> Probe:
     """Attach a :class:`Probe` to ``model``: per-layer speed of learning ‖∂C/∂bˡ‖ and more.
 
@@ -350,6 +353,14 @@ def watch(
         one assigned to a parameter (``"parameter"``).
     max_steps:
         Keep at most this many recorded steps in memory (the newest); ``None``: all.
+    preclip:
+        Read the gradient norms at the end of every recorded backward, before anything
+        (``clip_grad_norm_``, a framework's clipping) can change them, through
+        ``register_post_accumulate_grad_hook`` on one parameter per layer: rows
+        ``grad_norm_preclip``/``grad_norm_postclip``/``clipped`` under ``"(model)"`` every
+        step, and ``diagnose`` judges growth on the pre-clip norm. When nothing changed the
+        gradients by ``probe.step()`` the measurement is reused (no second pass). Under AMP
+        the pre-clip norm is of the *scaled* gradients.
     spill:
         With ``max_steps``: append the steps that leave memory to this ``.parquet``/``.csv``
         file (``gradprobe.load_history`` reads it back).
@@ -389,4 +400,5 @@ def watch(
         optimizer=optimizer,
         max_steps=max_steps,
         spill=spill,
+        preclip=preclip,
     )

@@ -243,7 +243,8 @@ class _Measured:
         self.speed = {lay.name: float(layer_speed(lay, g)[0][0]) for lay in layers}
         ws = [p.detach().double() for p in params if p.dim() >= 2]
         self.weight_rms = (
-            float(torch.sqrt(sum(w.pow(2).sum() for w in ws) / sum(w.numel() for w in ws)))
+            float(torch.stack([w.pow(2).sum() for w in ws]).sum() / sum(w.numel() for w in ws))
+            ** 0.5
             if ws
             else float("nan")
         )
