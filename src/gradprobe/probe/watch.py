@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -100,6 +101,15 @@ class Probe:
                 raise ConfigError(f"a sink must be callable, got {type(s).__name__}")
         self.model = model
         self.module = unwrap(model)
+        if self.module is not model and hasattr(model, "_orig_mod"):
+            warnings.warn(
+                "gradprobe.watch on a torch.compile'd model: the probe's forward hooks "
+                "(activation statistics at detail steps, the forward order in the first steps, "
+                "the NaN-origin capture) change the graph, which costs recompiles; pass "
+                "activations=False, nan_check='deferred' to keep only gradient quantities "
+                "(read outside the compiled graph), or watch the model before compiling it",
+                stacklevel=3,
+            )
         found, params = discover_layers(self.module)
         try:
             chosen = select_layers(found, layers, groups)
