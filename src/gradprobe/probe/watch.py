@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-import warnings
 from types import TracebackType
 from typing import Any
 

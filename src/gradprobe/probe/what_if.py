@@ -322,7 +322,7 @@ def _why(change: str, base: _Measured, new: _Measured) -> tuple[str, str]:
         verdict = "neutral"
     head = (
         f"{verdict}: first layer ×{f1:.3g}, last layer ×{fl:.3g}; first/last speed ratio "
-        f"{10**-b0 if np.isfinite(b0) else 0:.3g} → {10**-b1 if np.isfinite(b1) else 0:.3g}"
+        f"{base.ratio:.3g} → {new.ratio:.3g}"
     )
     return verdict, head + ("; " + "; ".join(parts) if parts else "")
 
