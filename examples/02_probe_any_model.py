@@ -61,7 +61,7 @@ def show(title: str, probe: gp.Probe) -> None:
         print(f"  layer {layer:>3}  {s:10.3g}  {'#' * max(1, int(12 + 2 * math.log10(s)))}")
     findings = probe.diagnose()
     if not findings:
-        print("  diagnosis: no findings")
+        print("  diagnosis: no problem found")
     for f in findings:
         print(f"  diagnosis: {f}")
         for r in f.remedies[:3]:
@@ -84,13 +84,13 @@ def main() -> None:
         torch.randn(256, SIZES[0], generator=g),
         torch.randint(0, SIZES[-1], (256,), generator=g),
     )
-    table = gp.what_if(
-        sick, batch, changes=["relu", "he-init", "relu+he-init"], loss_fn=F.cross_entropy
-    )
-    print("\n== what if? speed of the first and last layer, relative to now")
+    # an ordinary classifier: what_if uses cross-entropy on the batch unless given loss_fn
+    table = gp.what_if(sick, batch, changes=["relu", "he-init", "relu+he-init"])
+    print("\n== what if? speed of the first and last layer, relative to now, and why")
     for change, sub in table.groupby("change", sort=False):
         first, last = sub.iloc[0], sub.iloc[-1]
         print(f"  {change:14s} first layer ×{first.factor:8.3g}   last layer ×{last.factor:8.3g}")
+        print(f"      {first.why}")
 
     show("ReLU, He initialisation", train(mlp(nn.ReLU, "he")))
 

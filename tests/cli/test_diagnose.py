@@ -62,7 +62,7 @@ def test_diagnose_json_and_fail_on(tmp_path, capsys):
 def test_healthy_history_has_no_findings(tmp_path, capsys):
     path = _history(tmp_path, ".json", vanishing=False)
     assert main(["diagnose", str(path), "--fail-on", "warning"]) == 0
-    assert "no findings" in capsys.readouterr().out
+    assert "no problem found" in capsys.readouterr().out
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
@@ -78,3 +78,65 @@ def test_help_shows_examples(capsys):
         main(["diagnose", "--help"])
     assert e.value.code == 0
     assert "gradprobe diagnose runs/history.parquet" in capsys.readouterr().out
+
+
+# --- issue 10, item 6: any history file gets a clear statement, never "no findings" ---------
+BAD_FILES = {
+    "missing.csv": None,
+    "empty.csv": "",
+    "empty.parquet": "",
+    "header_only.csv": "step,layer,quantity,value\n",
+    "wrong_columns.csv": "a,b,c\n1,2,3\n",
+    "text_step.csv": "step,layer,quantity,value\nx,0,speed,1.0\n",
+    "fraction_step.csv": "step,layer,quantity,value\n1.5,0,speed,1.0\n",
+    "text_value.csv": "step,layer,quantity,value\n0,0,speed,fast\n",
+    "not_json.json": "{nope",
+    "json_list_of_junk.json": "[1, 2, 3]",
+    "json_no_rows.json": '{"meta": {}}',
+    "deep.json": "[" * 5000 + "]" * 5000,
+    "garbage.parquet": "PAR1 this is not parquet",
+    "history.txt": "step,layer,quantity,value\n0,0,speed,1\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_unusable_history_is_one_line_exit_2(tmp_path, capsys, name):
+    content = BAD_FILES[name]
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    assert main(["diagnose", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.err.startswith("gradprobe diagnose: error:")
+    assert "no problem" not in captured.out and "no findings" not in captured.out
+
+
+def _csv(tmp_path, rows):
+    path = tmp_path / "h.csv"
+    path.write_text("step,layer,quantity,value\n" + "".join(f"{r}\n" for r in rows))
+    return path
+
+
+def test_one_step_history_says_it_cannot_support_a_finding(tmp_path, capsys):
+    path = _csv(tmp_path, ["0,0,speed,0.1", "0,1,speed,0.11", "0,(model),grad_norm,0.2"])
+    assert main(["diagnose", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "insufficient-data" in out and "only 1 recorded step" in out
+    assert "no problem" not in out
+    assert main(["diagnose", str(path), "--json"]) == 0
+    kinds = [f["kind"] for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert kinds == ["insufficient-data"]
+
+
+def test_all_non_finite_history_is_said_to_be_so(tmp_path, capsys):
+    rows = [f"{t},{layer},speed,{v}" for t in range(5) for layer, v in (("0", "nan"), ("1", "inf"))]
+    path = _csv(tmp_path, rows)
+    assert main(["diagnose", str(path), "--fail-on", "critical"]) == 1
+    out = capsys.readouterr().out
+    assert "every one of the 10 values is NaN/Inf" in out and "no problem" not in out
+
+
+def test_empty_string_path_is_refused(capsys):
+    assert main(["diagnose", ""]) == 2
+    assert "empty" in capsys.readouterr().err

@@ -75,7 +75,10 @@ def layer_params(model: nn.Module) -> dict[str, dict[str, nn.Parameter]]:
             if id(p) in seen:
                 continue
             seen.add(id(p))
-            out.setdefault(name or "(root)", {})[pn] = p
+            layer = name or "(root)"
+            if isinstance(m, nn.RNNBase):  # one layer per stacked layer and direction
+                layer += "." + pn[pn.rindex("_l") + 1 :]
+            out.setdefault(layer, {})[pn] = p
     return out
 
 

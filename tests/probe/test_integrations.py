@@ -72,7 +72,7 @@ def test_tensorboard_sink_writes_per_layer_scalars(tmp_path):
         assert f"gradprobe/speed/{layer}" in tags
         assert f"gradprobe/grad_norm/{layer}" in tags
     assert "gradprobe/grad_norm/(model)" in tags
-    assert "gradprobe/saturation/1" in tags  # the Sigmoid module
+    assert "gradprobe/saturation/0" in tags  # the Sigmoid fed by layer 0
     events = acc.Scalars("gradprobe/speed/4")
     assert [e.step for e in events] == [0, 1, 2]
     df = p.history
@@ -105,7 +105,11 @@ def test_lightning_callback_records_logs_and_removes_hooks(tmp_path):
     loader = torch.utils.data.DataLoader(ds, batch_size=8)
     module = Module()
     before = hook_state(module)
-    cb = GradprobeCallback(quantities=("speed", "grad_norm"), save_to=tmp_path / "h.csv")
+    cb = GradprobeCallback(
+        quantities=("speed", "grad_norm", "update_ratio"),
+        save_to=tmp_path / "h.csv",
+        detail_every=2,
+    )
     trainer = pl.Trainer(
         max_steps=4,
         accelerator="cpu",
@@ -124,9 +128,18 @@ def test_lightning_callback_records_logs_and_removes_hooks(tmp_path):
     assert {"net.0", "net.2", "net.4"} <= set(df.layer)
     assert hook_state(module) == before  # the probe left no hook behind
     assert set(gp.load_history(tmp_path / "h.csv").step) == {0, 1, 2, 3}
-    metrics = (tmp_path / "csv" / "version_0" / "metrics.csv").read_text().splitlines()[0]
+    import pandas as pd
+
+    metrics = pd.read_csv(tmp_path / "csv" / "version_0" / "metrics.csv")
     assert "gradprobe/speed/net.4" in metrics and "gradprobe/grad_norm/net.0" in metrics
     assert "gradprobe/grad_rms/net.0" not in metrics  # filtered by quantities
+    # every step's values at Lightning's step numbering, detail quantities where measured
+    for quantity, layer in (("speed", "net.4"), ("update_ratio", "net.0")):
+        col = metrics[["step", f"gradprobe/{quantity}/{layer}"]].dropna()
+        want = df[(df.layer == layer) & (df.quantity == quantity)]
+        assert col.step.tolist() == want.step.tolist()
+        assert col.iloc[:, 1].to_numpy() == pytest.approx(want.value.to_numpy(), rel=1e-6)
+    assert sorted(set(df[df.quantity == "update_ratio"].step)) == [2]
 
 
 def test_hf_trainer_callback_records_logs_and_removes_hooks(tmp_path):
@@ -164,7 +177,9 @@ def test_hf_trainer_callback_records_logs_and_removes_hooks(tmp_path):
         use_cpu=True,
         disable_tqdm=True,
     )
-    cb = GradprobeTrainerCallback(quantities=("speed", "grad_norm"))
+    cb = GradprobeTrainerCallback(
+        quantities=("speed", "grad_norm"), tensorboard_dir=tmp_path / "tb"
+    )
     trainer = transformers.Trainer(model=model, args=args, train_dataset=ds, callbacks=[cb])
     cb.run_first(trainer)
     assert trainer.callback_handler.callbacks[0] is cb
@@ -177,4 +192,17 @@ def test_hf_trainer_callback_records_logs_and_removes_hooks(tmp_path):
     assert hook_state(model) == before
     logged = [h for h in trainer.state.log_history if "loss" in h]
     assert len(logged) == 3
-    assert all("gradprobe/grad_norm/classifier" in h for h in logged)
+    # the console gets a summary; the pre-clip norm means what the Trainer's grad_norm means
+    for h in logged:
+        keys = [k for k in h if k.startswith("gradprobe/")]
+        assert 0 < len(keys) <= 5, keys
+        assert h["gradprobe/grad_norm_preclip"] == pytest.approx(h["grad_norm"], rel=1e-4)
+    # everything else reaches TensorBoard at the Trainer's step numbering (probe step + 1)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tmp_path / "tb"))
+    acc.Reload()
+    events = acc.Scalars("gradprobe/speed/classifier")
+    assert [e.step for e in events] == [1, 2, 3]
+    want = df[(df.layer == "classifier") & (df.quantity == "speed")].value.tolist()
+    assert [e.value for e in events] == pytest.approx(want, rel=1e-6)

@@ -33,7 +33,8 @@ def test_probe_speed_equals_engine_speed(activation, cost, init):
     assert list(speed.index) == [*hidden, f"layers.{len(net.layers) - 1}"]
     assert speed[hidden].to_numpy() == pytest.approx(engine.numpy(), rel=1e-9)
     kind = {"sigmoid": "saturation", "tanh": "saturation", "relu": "dead_fraction"}[activation]
-    assert set(df[df.quantity == kind].layer) == {f"activations.{j}" for j in range(3)}
+    # activation statistics belong to the layer that feeds the activation
+    assert set(df[df.quantity == kind].layer) == {f"layers.{j}" for j in range(3)}
 
 
 def test_many_seeds_combine_as_root_sum_of_squares():

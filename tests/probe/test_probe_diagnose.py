@@ -74,7 +74,7 @@ def test_saturation_dead_relu_and_update_ratio_findings():
     p = gp.watch(sat)
     train(sat, p, steps=2)
     (f,) = [f for f in p.diagnose() if f.kind == "saturation"]
-    assert "1" in f.layers and f.evidence["saturated_fraction"]["1"] > 0.5
+    assert "0" in f.layers and f.evidence["saturated_fraction"]["0"] > 0.5
 
     dead = mlp([10, 16, 4], nn.ReLU)
     with torch.no_grad():
@@ -82,7 +82,7 @@ def test_saturation_dead_relu_and_update_ratio_findings():
     p = gp.watch(dead)
     train(dead, p, steps=2)
     (f,) = [f for f in p.diagnose() if f.kind == "dead-relu"]
-    assert f.layers == ("1",) and f.severity == "critical"
+    assert f.layers == ("0",) and f.severity == "critical"
 
     big = mlp([10, 16, 4], nn.Tanh)
     p = gp.watch(big, detail_every=1)
@@ -138,7 +138,10 @@ def test_bad_history_files_are_data_errors(tmp_path):
         gp.load_history(tmp_path / "h.json")
     with pytest.raises(DataError):
         gp.diagnose(pd.DataFrame({"a": [1]}))
-    assert gp.diagnose(gp.load_history(gp.save_history(probe_empty(), tmp_path / "e.csv"))) == []
+    # an empty history cannot support a diagnosis: said so, never "no findings"
+    empty = gp.load_history(gp.save_history(probe_empty(), tmp_path / "e.csv"))
+    with pytest.raises(DataError, match="empty"):
+        gp.diagnose(empty)
 
 
 def probe_empty():
@@ -154,7 +157,10 @@ def test_what_if_matches_a_manually_changed_copy_and_leaves_model_alone():
     table = probe.what_if(
         (x, y), changes=["relu", "cross-entropy", "relu+he-init"], loss_fn=F.cross_entropy
     )
-    assert list(table.columns) == ["change", "layer", "quantity", "baseline", "speed", "factor"]
+    assert list(table.columns) == [
+        *("change", "layer", "quantity", "baseline", "speed", "factor", "verdict", "why")
+    ]
+    assert set(table.verdict) <= {"helps", "hurts", "neutral"} and table.why.str.len().min() > 20
     assert set(table.change) == {"relu", "cross-entropy", "relu+he-init"}
     # baseline = plain autograd on the unchanged model
     F.cross_entropy(model(x), y).backward()
@@ -177,8 +183,11 @@ def test_what_if_matches_a_manually_changed_copy_and_leaves_model_alone():
     assert probe.steps_taken == 0 and probe.history.empty
     with pytest.raises(ConfigError):
         probe.what_if((x, y), changes=["batchnorm"], loss_fn=F.cross_entropy)
-    with pytest.raises(ConfigError):
-        gp.what_if(model, (x, y))  # a plain model has no cost_fn
+    # an ordinary classifier: cross-entropy by default, same as passing it
+    default = gp.what_if(model, (x, y), changes=["relu"])
+    assert default.speed.to_numpy() == pytest.approx(relu.speed.to_numpy(), rel=1e-6)
+    with pytest.raises(ConfigError, match="loss_fn"):  # a regression target: say which loss
+        gp.what_if(model, (x, torch.randn(len(x), 4)))
     probe.close()
 
 

@@ -25,8 +25,12 @@ def test_activation_hooks_are_attached_only_for_detail_forwards():
     before = hook_state(model)
     probe = gp.watch(model, detail_every=3)
     attached = []
+
+    def inner(state):  # the hooks of the modules inside (the root keeps the NaN-origin hooks)
+        return [h for h in state if not h[0].startswith(".")]
+
     for t in range(7):
-        attached.append(hook_state(model) != before)  # during step t's forward
+        attached.append(inner(hook_state(model)) != inner(before))  # during step t's forward
         _step(model, probe, t)
     # the forward-order hooks are gone after step 0; activation hooks at steps 0, 3, 6
     assert attached == [True, False, False, True, False, False, True]

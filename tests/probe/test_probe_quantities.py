@@ -53,7 +53,9 @@ def test_grad_norms_speed_and_relative_speed_match_autograd():
         speed = float(grads[layer]["bias"].norm())  # ‖∂C/∂bˡ‖
         assert value(df, 0, layer, "speed") == pytest.approx(speed, rel=1e-5)
         assert value(df, 0, layer, "relative_speed") == pytest.approx(speed / last, rel=1e-5)
-    assert set(df.layer) >= {"0", "2", "4", "(model)", "1", "3"}
+    # activations are not layers: their statistics are rows of the layer feeding them
+    assert set(df.layer) == {"0", "2", "4", "(model)"}
+    assert has(df, 0, "0", "saturation") and has(df, 0, "2", "saturation")
     probe.close()
 
 
@@ -130,11 +132,15 @@ def test_saturation_and_mean_dsigma_match_sigma_prime_of_z(act):
     df = probe.history
     frac = float((ds < 0.01 * top).double().mean())
     assert 0 < frac < 1
-    assert value(df, 0, "1", "saturation") == pytest.approx(frac)
-    assert value(df, 0, "1", "mean_dsigma") == pytest.approx(float(ds.double().mean()), rel=1e-5)
+    assert value(df, 0, "0", "saturation") == pytest.approx(frac)
+    assert value(df, 0, "0", "mean_abs_activation") == pytest.approx(
+        float((torch.sigmoid(z) if act is nn.Sigmoid else torch.tanh(z)).abs().double().mean()),
+        rel=1e-5,
+    )
+    assert value(df, 0, "0", "mean_dsigma") == pytest.approx(float(ds.double().mean()), rel=1e-5)
 
 
-def test_no_activation_stats_from_no_grad_forward_and_pooled_over_calls():
+def test_no_activation_stats_from_no_grad_forward_and_shared_module_split_by_call_site():
     class Shared(nn.Module):  # one ReLU module used after two layers
         def __init__(self):
             super().__init__()
@@ -155,8 +161,15 @@ def test_no_activation_stats_from_no_grad_forward_and_pooled_over_calls():
     probe.step()
     h1 = torch.relu(model.a(x)).detach()
     h2 = torch.relu(model.b(h1)).detach()
-    dead = int((h1 <= 0).all(dim=0).sum() + (h2 <= 0).all(dim=0).sum())
-    assert value(probe.history, 0, "act", "dead_fraction") == pytest.approx(dead / (16 + 8))
+    # one shared ReLU module, two call sites: each counted for the layer that feeds it
+    df = probe.history
+    assert value(df, 0, "a", "dead_fraction") == pytest.approx(
+        float((h1 <= 0).all(dim=0).double().mean())
+    )
+    assert value(df, 0, "b", "dead_fraction") == pytest.approx(
+        float((h2 <= 0).all(dim=0).double().mean())
+    )
+    assert value(df, 0, "a", "dead_fraction") >= 10 / 16
     assert probe.layer_names == ["a", "b", "c"]
 
 
@@ -171,7 +184,7 @@ def test_dead_relu_fraction_matches_units_that_are_zero_for_the_whole_batch():
     h = torch.relu(model[0](x)).detach()
     dead = float((h <= 0).all(dim=0).double().mean())
     assert dead >= 0.6
-    assert value(probe.history, 0, "1", "dead_fraction") == pytest.approx(dead)
+    assert value(probe.history, 0, "0", "dead_fraction") == pytest.approx(dead)
     # the dead units' ∂C/∂bⱼ are exactly 0
     assert float(model[0].bias.grad[:12].abs().max()) == 0.0
 
@@ -186,7 +199,7 @@ def test_dead_relu_on_conv_channels():
     probe.step()
     a = torch.relu(conv[0](x)).detach()
     dead = float((a <= 0).all(dim=3).all(dim=2).all(dim=0).double().mean())
-    assert value(probe.history, 0, "1", "dead_fraction") == pytest.approx(dead)
+    assert value(probe.history, 0, "0", "dead_fraction") == pytest.approx(dead)
     assert dead >= 2 / 6
 
 
@@ -213,9 +226,9 @@ def test_clipping_telemetry_before_after_and_fraction():
     probe.step()
     df = probe.history
     for t in range(3):
-        assert value(df, t, "(model)", "clip_before") == pytest.approx(befores[t], rel=1e-5)
-    assert value(df, 0, "(model)", "clip_after") == pytest.approx(1e-3, rel=1e-3)
-    assert value(df, 1, "(model)", "clip_after") == pytest.approx(befores[1], rel=1e-5)
+        assert value(df, t, "(model)", "grad_norm_preclip") == pytest.approx(befores[t], rel=1e-5)
+    assert value(df, 0, "(model)", "grad_norm_postclip") == pytest.approx(1e-3, rel=1e-3)
+    assert value(df, 1, "(model)", "grad_norm_postclip") == pytest.approx(befores[1], rel=1e-5)
     assert [value(df, t, "(model)", "clipped") for t in range(4)] == [1.0, 0.0, 1.0, 1.0]
     clipped = df[df.quantity == "clipped"].value.mean()
     assert clipped == pytest.approx(0.75)
@@ -240,7 +253,7 @@ def test_cnn_transformer_lstm_every_layer_matches_autograd():
     class LSTMNet(nn.Module):
         def __init__(self):
             super().__init__()
-            self.lstm = nn.LSTM(6, 7, batch_first=True)
+            self.lstm = nn.LSTM(6, 7, num_layers=2, batch_first=True)
             self.head = nn.Linear(7, 3)
 
         def forward(self, x):
@@ -265,10 +278,13 @@ def test_cnn_transformer_lstm_every_layer_matches_autograd():
             names = probe.layer_names
             assert names[-1] == "2"
             assert names.index("0.self_attn.out_proj") == names.index("0.self_attn") + 1
-    df = probe.history  # the LSTM: its four bias tensors make one speed
+    df = probe.history  # the LSTM: one layer per stacked layer, its two biases one speed
     lstm = model.lstm
-    speed = math.sqrt(float(lstm.bias_ih_l0.grad.pow(2).sum() + lstm.bias_hh_l0.grad.pow(2).sum()))
-    assert value(df, 0, "lstm", "speed") == pytest.approx(speed, rel=1e-5)
+    assert probe.layer_names == ["lstm.l0", "lstm.l1", "head"]
+    for k in (0, 1):
+        b_ih, b_hh = getattr(lstm, f"bias_ih_l{k}").grad, getattr(lstm, f"bias_hh_l{k}").grad
+        speed = math.sqrt(float(b_ih.pow(2).sum() + b_hh.pow(2).sum()))
+        assert value(df, 0, f"lstm.l{k}", "speed") == pytest.approx(speed, rel=1e-5)
 
 
 def test_frozen_tied_and_sometimes_unused_parameters():

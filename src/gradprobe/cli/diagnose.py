@@ -8,6 +8,8 @@ import math
 import sys
 from typing import Any
 
+from gradprobe.errors import DataError
+
 NAME = "diagnose"
 HELP = "diagnose vanishing/exploding gradients, NaNs, saturation… from a saved probe history"
 EPILOG = """\
@@ -17,7 +19,9 @@ examples:
   gradprobe diagnose runs/history.json --fail-on warning   # exit 1 on any warning (CI)
 
 The history file is what probe.save(path) writes (CSV, Parquet or JSON, by suffix): a tidy
-table with columns step, layer, quantity, value.
+table with columns step, layer, quantity, value. A file that cannot support a diagnosis
+(missing, empty, wrong columns or types) is refused with one line and exit status 2; a
+history too short or entirely NaN/Inf gets an "insufficient-data" finding, never "no problem".
 """
 
 _LEVELS = ("info", "warning", "critical")
@@ -50,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from gradprobe.probe.diagnose import diagnose
     from gradprobe.probe.history import load_history
 
+    if not str(args.history).strip():
+        raise DataError("HISTORY_FILE is an empty string")
     df = load_history(args.history)
     findings = diagnose(df)
     if args.json:
@@ -67,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
             f"{df['layer'].nunique()} layers\n"
         )
         if not findings:
-            out.write("no findings: every layer learns at a comparable speed\n")
+            out.write(
+                f"no problem found in {df['step'].nunique()} steps: every layer learns at a "
+                "comparable speed\n"
+            )
         for f in findings:
             out.write(f"\n[{f.severity}] {f.kind} — {', '.join(f.layers)}\n  {f.message}\n")
             for r in f.remedies:

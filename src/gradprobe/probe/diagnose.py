@@ -6,29 +6,45 @@ triggered it and the remedies of Nielsen's chapter 5 (and 3) that address it.
 
 Rules and thresholds (medians over the recorded steps, non-finite values ignored):
 
-``vanishing``
-    the first layer's speed ‖∂C/∂b¹‖ (or gradient RMS when layers have no bias) relative to
-    the last layer's is below 10⁻² (critical below 10⁻³), or below 10⁻¹ with speeds growing
-    toward the output through at least three layers.
-``exploding``
-    the same ratio is above 10 (critical above 10³); or the model's gradient norm grows to
-    more than 100× its early median (critical 10⁴×); or clipping acts in more than half of
-    the steps.
+Every rule works per step and states its **confidence**: the fraction of recorded steps in
+which its criterion holds (a finding needs ≥ 60 %), so one odd batch neither makes nor hides a
+finding. Findings are ordered by severity, then by kind (:data:`KINDS`: the cause before its
+symptoms — a dead layer before the vanishing it causes).
+
 ``nonfinite``
-    any NaN/±Inf gradient: the layer where it was born and the first step.
+    any NaN/±Inf: the producer (forward, backward, parameter, buffer, update, loss, input)
+    and the first step.
+``dead-relu``
+    more than half of the ReLU units fed by a layer are 0 for the whole batch (critical
+    above 90 %).
+``no-learning``
+    a layer's gradient is exactly 0 in ≥ 90 % of the steps: it does not learn.
+``vanishing``
+    the first layer's speed ‖∂C/∂b¹‖ (every layer has a speed: see ``layer_speed``)
+    relative to the last layer's is below 10⁻¹ (critical below 10⁻³) in the median step and
+    in ≥ 60 % of the steps.
+``exploding``
+    the same ratio is above 10 (critical above 10³); or the model's gradient norm — before
+    clipping when known — grows to more than 100× its early median (critical 10⁴×); or
+    clipping acts in more than half of the steps.
 ``saturation``
-    more than half of a sigmoid/tanh module's outputs have σ′(z) < 1 % of its maximum
-    (critical above 90 %).
+    more than half of the sigmoid/tanh outputs fed by a layer have σ′(z) < 1 % of its
+    maximum — or more than a quarter do and the mean σ′ is below half its maximum —
+    in the median step and in ≥ 60 % of the steps (critical above 90 %).
 ``dead-relu``
     more than half of a ReLU module's units are 0 for the whole batch (critical above 90 %).
+``activation-growth``
+    the mean |aˡ| of the activations grows layer after layer (≥ 3 layers, ×2 or more from
+    the first to the largest): the inputs of later layers drift toward saturation.
 ``update-ratio``
     ‖Δw‖/‖w‖ above 10⁻¹ (critical above 1) or below 10⁻⁶ for a layer that gets gradients.
+``insufficient-data``
+    fewer than :data:`MIN_STEPS` recorded steps, or no finite gradient value: the other
+    findings (if any) rest on too little data, and "no finding" means nothing.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -38,19 +54,35 @@ import pandas as pd
 from gradprobe.errors import DataError
 from gradprobe.probe.history import COLUMNS, meta_of
 from gradprobe.probe.layers import MODEL_NAME
+from gradprobe.probe.quantities.nonfinite import PLACES
 
-KINDS = ("vanishing", "exploding", "nonfinite", "saturation", "dead-relu", "update-ratio")
+KINDS = (
+    "insufficient-data",
+    "nonfinite",
+    "dead-relu",
+    "no-learning",
+    "vanishing",
+    "exploding",
+    "saturation",
+    "activation-growth",
+    "update-ratio",
+)
 SEVERITIES = ("info", "warning", "critical")
 
-VANISHING_RATIO = 1e-2
+MIN_STEPS = 3
+CONFIDENCE = 0.6
+ZERO_GRAD_FRACTION = 0.9
+GROWTH_ACTIVATION = 2.0
+VANISHING_RATIO = 1e-1
 VANISHING_CRITICAL = 1e-3
-VANISHING_TREND_RATIO = 1e-1
 EXPLODING_RATIO = 10.0
 EXPLODING_CRITICAL = 1e3
 GROWTH_RATIO = 1e2
 GROWTH_CRITICAL = 1e4
 CLIPPED_FRACTION = 0.5
 SATURATED_FRACTION = 0.5
+SATURATED_LOW = 0.25
+DSIGMA_LOW = 0.5
 DEAD_FRACTION = 0.5
 CRITICAL_FRACTION = 0.9
 UPDATE_RATIO_HIGH = 1e-1
@@ -81,6 +113,9 @@ REMEDIES: dict[str, str] = {
     "raise-learning-rate": "raise the learning rate η for this layer (per-layer learning rates)",
     "check-data": "check the inputs and the cost for NaN/Inf and for log(0) or division by 0",
     "leaky-relu": "use LeakyReLU / a smaller η so that units cannot die permanently",
+    "check-wiring": "check that the layer is used in the forward pass and that nothing "
+    "detaches its output (.detach(), torch.no_grad, an integer cast)",
+    "more-steps": "record more steps (at least 3, better 20+) before drawing conclusions",
 }
 
 
@@ -133,53 +168,79 @@ def _steps(df: pd.DataFrame) -> list[int]:
 
 def _is_recurrent(meta: dict[str, Any]) -> bool:
     types = meta.get("types", {})
-    return any(t in ("RNN", "RNNBase", "RNNCell") for t in types.values())
+    return any(t in ("RNN", "LSTM", "GRU", "RNNBase", "RNNCell") for t in types.values())
 
 
-def _speed_profile(df: pd.DataFrame, order: list[str]) -> tuple[str, list[tuple[str, float]]]:
-    for quantity in ("speed", "grad_rms"):
-        med = _medians(df, quantity)
-        prof = [(n, med[n]) for n in order if n in med and n != MODEL_NAME]
-        if len(prof) >= 2:
-            return quantity, prof
-    return "", []
+def _wide(df: pd.DataFrame, quantity: str, order: list[str]) -> pd.DataFrame:
+    """[steps × layers] of ``quantity`` (layers in ``order``, non-finite values as NaN)."""
+    sub = df[(df["quantity"] == quantity) & (df["layer"] != MODEL_NAME)]
+    if sub.empty:
+        return pd.DataFrame()
+    w = sub.pivot_table(index="step", columns="layer", values="value", aggfunc="last")
+    w = w.replace([np.inf, -np.inf], np.nan)
+    cols = [c for c in order if c in w.columns] + [c for c in w.columns if c not in order]
+    return w[cols]
+
+
+def _confidence(mask: pd.Series | np.ndarray) -> float:
+    m = np.asarray(mask, dtype=bool)
+    return float(m.mean()) if m.size else 0.0
 
 
 def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> list[Finding]:
-    quantity, prof = _speed_profile(df, order)
-    if not prof:
+    w = _wide(df, "speed", order)
+    quantity = "speed"
+    if w.shape[1] < 2:
+        w, quantity = _wide(df, "grad_rms", order), "grad_rms"
+    if w.shape[1] < 2:
         return []
-    last_name, last = prof[-1]
-    first_name, first = prof[0]
-    if not (last > 0 and math.isfinite(last)):
+    w = w.dropna(how="any")
+    w = w[(w.iloc[:, -1] > 0)]
+    if w.empty:
         return []
-    rel = {n: s / last for n, s in prof}
-    r = first / last
-    n = len(prof)
+    first_name, last_name = str(w.columns[0]), str(w.columns[-1])
+    per_step = w.iloc[:, 0] / w.iloc[:, -1]  # first/last speed in each step
+    r = float(per_step.median())
+    med = w.median()
+    rel = {str(k): float(v) / float(med.iloc[-1]) for k, v in med.items()}
+    n = w.shape[1]
     factor = r ** (1 / (n - 1)) if r > 0 else 0.0
-    speeds = [s for _, s in prof]
-    growing = sum(a < b for a, b in itertools.pairwise(speeds)) / (n - 1)
     label = "‖∂C/∂bˡ‖" if quantity == "speed" else "gradient RMS"
+    dsig = _medians(df, "mean_dsigma")
+    kinds = meta.get("activations", {})
+    dsig_rel = {
+        k: v / (0.25 if kinds.get(k) == "sigmoid" else 1.0)
+        for k, v in dsig.items()
+        if kinds.get(k) in ("sigmoid", "tanh")
+    }
     evidence: dict[str, Any] = {
         "quantity": quantity,
         "first_layer": first_name,
         "last_layer": last_name,
         "ratio_first_to_last": r,
         "factor_per_layer": factor,
-        "median": {k: v for k, v in prof},
+        "median": {str(k): float(v) for k, v in med.items()},
         "relative": rel,
         "steps": _steps(df),
-        "n_steps": int(df["step"].nunique()),
+        "n_steps": len(w),
     }
+    if dsig_rel:
+        evidence["mean_dsigma_over_max"] = dsig_rel
     rec = _is_recurrent(meta)
     out: list[Finding] = []
-    vanishing = r < VANISHING_RATIO or (n >= 3 and r < VANISHING_TREND_RATIO and growing >= 0.75)
-    if vanishing:
-        slow = tuple(k for k, v in rel.items() if v < VANISHING_TREND_RATIO and k != last_name)
+    conf_v = _confidence(per_step < VANISHING_RATIO)
+    conf_e = _confidence(per_step > EXPLODING_RATIO)
+    if r < VANISHING_RATIO and conf_v >= CONFIDENCE:
+        evidence["confidence"] = conf_v
+        slow = tuple(k for k, v in rel.items() if v < VANISHING_RATIO and k != last_name)
         sev = "critical" if r < VANISHING_CRITICAL else "warning"
         keys = ["lstm"] if rec else []
         keys += ["relu", "fan-in-init", "cross-entropy", "normalisation", "residual"]
         keys += ["fewer-layers"]
+        why = ""
+        if dsig_rel:
+            lo, hi = min(dsig_rel.values()), max(dsig_rel.values())
+            why = f"; mean σ′ is {lo:.2f}–{hi:.2f} of its maximum, a factor on δ per layer"
         out.append(
             Finding(
                 "vanishing",
@@ -188,15 +249,17 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
                 (
                     f"layer {first_name} learns {1 / r:.3g}× slower than {last_name} "
                     if r > 0
-                    else f"layer {first_name} does not learn at all, unlike {last_name} "
+                    else f"layer {first_name} does not learn (zero gradient), unlike {last_name} "
                 )
-                + f"(median {label} {first:.3g} vs {last:.3g}); the speed shrinks by "
-                f"×{factor:.3g} per layer toward the input",
+                + f"(median {label} {float(med.iloc[0]):.3g} vs {float(med.iloc[-1]):.3g}, "
+                f"in {conf_v:.0%} of {len(w)} steps); the speed shrinks by ×{factor:.3g} per "
+                f"layer toward the input{why}",
                 evidence,
                 _remedies(*keys),
             )
         )
-    elif r > EXPLODING_RATIO:
+    elif r > EXPLODING_RATIO and conf_e >= CONFIDENCE:
+        evidence["confidence"] = conf_e
         fast = tuple(k for k, v in rel.items() if v > EXPLODING_RATIO)
         sev = "critical" if r > EXPLODING_CRITICAL else "warning"
         keys = ["lstm"] if rec else []
@@ -207,8 +270,8 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
                 fast or (first_name,),
                 sev,
                 f"layer {first_name} gets a {r:.3g}× larger {label} than {last_name} "
-                f"({first:.3g} vs {last:.3g}): gradients grow ×{factor:.3g} per layer "
-                "toward the input",
+                f"({float(med.iloc[0]):.3g} vs {float(med.iloc[-1]):.3g}, in {conf_e:.0%} of "
+                f"{len(w)} steps): gradients grow ×{factor:.3g} per layer toward the input",
                 evidence,
                 _remedies(*keys),
             )
@@ -216,10 +279,16 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
     return out
 
 
+def _model_rows(df: pd.DataFrame, quantity: str) -> pd.DataFrame:
+    return df[(df["layer"] == MODEL_NAME) & (df["quantity"] == quantity)]
+
+
 def _growth_rule(df: pd.DataFrame, meta: dict[str, Any]) -> list[Finding]:
-    tot = df[(df["layer"] == MODEL_NAME) & (df["quantity"] == "grad_norm")]
+    pre = _model_rows(df, "grad_norm_preclip")
+    tot = pre if len(pre) else _model_rows(df, "grad_norm")
+    name = "pre-clip gradient norm" if len(pre) else "gradient norm"
     tot = tot[np.isfinite(tot["value"])].sort_values("step")
-    clipped = df[(df["layer"] == MODEL_NAME) & (df["quantity"] == "clipped")]
+    clipped = _model_rows(df, "clipped")
     frac = float(clipped["value"].mean()) if len(clipped) else 0.0
     out: list[Finding] = []
     keys = ["lstm"] if _is_recurrent(meta) else []
@@ -227,45 +296,49 @@ def _growth_rule(df: pd.DataFrame, meta: dict[str, Any]) -> list[Finding]:
     if len(tot) >= 5:
         k = max(3, len(tot) // 10)
         base = float(tot["value"].iloc[:k].median())
+        late = tot["value"].iloc[k:]
         i = int(np.argmax(tot["value"].to_numpy()))
         peak = float(tot["value"].iloc[i])
         if base > 0 and peak / base > GROWTH_RATIO:
             g = peak / base
+            above = _confidence((late > base * GROWTH_RATIO**0.5).to_numpy())
             out.append(
                 Finding(
                     "exploding",
                     (MODEL_NAME,),
                     "critical" if g > GROWTH_CRITICAL else "warning",
-                    f"the gradient norm grew {g:.3g}× (from {base:.3g} to {peak:.3g} at step "
-                    f"{int(tot['step'].iloc[i])})",
+                    f"the {name} grew {g:.3g}× (from {base:.3g} to {peak:.3g} at step "
+                    f"{int(tot['step'].iloc[i])}; above {GROWTH_RATIO**0.5:.0f}× the early "
+                    f"level in {above:.0%} of the later steps)",
                     {
+                        "quantity": name,
                         "early_median": base,
                         "peak": peak,
                         "peak_step": int(tot["step"].iloc[i]),
                         "growth": g,
                         "clipped_fraction": frac,
+                        "confidence": above,
                     },
                     _remedies(*keys),
                 )
             )
     if len(clipped) and frac > CLIPPED_FRACTION and not out:
-        before = df[(df["layer"] == MODEL_NAME) & (df["quantity"] == "clip_before")]
+        before = _model_rows(df, "grad_norm_preclip")
+        after = _model_rows(df, "grad_norm_postclip")
         out.append(
             Finding(
                 "exploding",
                 (MODEL_NAME,),
                 "warning",
                 f"gradient clipping acted in {frac:.0%} of {len(clipped)} steps (median norm "
-                f"before clipping {float(before['value'].median()):.3g})",
+                f"before clipping {float(before['value'].median()):.3g}, after "
+                f"{float(after['value'].median()):.3g})",
                 {
                     "clipped_fraction": frac,
                     "n_steps": len(clipped),
-                    "median_before": float(before["value"].median()),
-                    "median_after": float(
-                        df[(df["layer"] == MODEL_NAME) & (df["quantity"] == "clip_after")][
-                            "value"
-                        ].median()
-                    ),
+                    "median_preclip": float(before["value"].median()),
+                    "median_postclip": float(after["value"].median()),
+                    "confidence": frac,
                 },
                 _remedies("learning-rate", "fan-in-init", "l2", "normalisation"),
             )
@@ -274,98 +347,182 @@ def _growth_rule(df: pd.DataFrame, meta: dict[str, Any]) -> list[Finding]:
 
 
 def _nonfinite_rule(df: pd.DataFrame) -> list[Finding]:
-    org = df[(df["quantity"] == "nonfinite_origin") & (df["value"] > 0)]
+    org = df[df["quantity"] == "nonfinite_origin"]
     if org.empty:
         return []
     org = org.sort_values("step", kind="stable")
     first_step = int(org["step"].iloc[0])
     first_layer = str(org["layer"].iloc[0])
+    code = org["value"].iloc[0]
+    place = PLACES[int(code)] if np.isfinite(code) and 0 <= int(code) < len(PLACES) else "?"
     counts = {str(k): int(v) for k, v in org.groupby("layer", sort=False).size().items()}
     spread = df[(df["quantity"] == "nonfinite") & (df["step"] == first_step)]["layer"].tolist()
-    at_step = df[(df["step"] == first_step) & (df["quantity"] == "grad_norm")]
-    graded = set(at_step["layer"]) - {MODEL_NAME}
-    everywhere = bool(graded) and graded <= set(spread)
-    layers = tuple(counts)
-    hint = (
-        "; every layer's gradient is non-finite, so it may come from the forward pass or the "
-        "cost itself (inputs, log(0), overflow)"
-        if everywhere
-        else ""
-    )
+    where = {
+        "forward": "in the forward pass (its output is non-finite from finite inputs)",
+        "backward": "in backward (the first non-finite gradient)",
+        "parameter": "in a parameter that holds NaN/Inf",
+        "buffer": "in a buffer that holds NaN/Inf",
+        "update": "by the optimiser's update of its parameters",
+        "loss": "in the loss: the gradient arriving at the model's output is non-finite",
+        "input": "in the model's inputs",
+        "gradients": "(from the gradients alone: the last non-finite layer in forward order)",
+    }.get(place, "")
+    propagated = [str(s) for s in spread if s != first_layer]
     return [
         Finding(
             "nonfinite",
-            layers,
+            tuple(counts),
             "critical",
-            f"a NaN/Inf gradient was born in layer {first_layer} at step {first_step} "
-            f"({int(org['step'].nunique())} non-finite steps in all){hint}",
+            f"a NaN/Inf was produced by {first_layer} at step {first_step} {where}"
+            + (f"; propagated to {', '.join(propagated[:6])}" if propagated else "")
+            + f" ({int(org['step'].nunique())} non-finite steps in all)",
             {
                 "first_step": first_step,
                 "origin": first_layer,
+                "place": place,
                 "origin_counts": counts,
                 "steps": sorted({int(s) for s in org["step"]})[:20],
                 "n_steps": int(org["step"].nunique()),
-                "spread_to": [str(s) for s in spread if s != first_layer],
-                "all_layers": everywhere,
+                "spread_to": propagated,
             },
             _remedies("check-data", "learning-rate", "clipping", "cross-entropy", "normalisation"),
         )
     ]
 
 
-def _activation_rules(df: pd.DataFrame, meta: dict[str, Any]) -> list[Finding]:
+def _fraction_rule(
+    df: pd.DataFrame, quantity: str, threshold: float
+) -> dict[str, tuple[float, float]]:
+    """{layer: (median, confidence)} for layers whose ``quantity`` exceeds ``threshold`` in
+    the median step and in ≥ CONFIDENCE of the steps."""
+    out: dict[str, tuple[float, float]] = {}
+    sub = df[(df["quantity"] == quantity) & np.isfinite(df["value"])]
+    for layer, g in sub.groupby("layer", sort=False):
+        med = float(g["value"].median())
+        conf = _confidence((g["value"] > threshold).to_numpy())
+        if med > threshold and conf >= CONFIDENCE:
+            out[str(layer)] = (med, conf)
+    return out
+
+
+def _activation_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> list[Finding]:
     out: list[Finding] = []
-    forward = meta.get("forward", [])
-    order = meta.get("order", [])
     last_layer = order[-1] if order else None
-    output_acts: set[str] = set()
-    if forward and last_layer in forward:
-        output_acts = set(forward[forward.index(last_layer) + 1 :])
-    sat = _medians(df, "saturation")
     dsig = _medians(df, "mean_dsigma")
-    bad = {k: v for k, v in sat.items() if v > SATURATED_FRACTION}
+    bad = _fraction_rule(df, "saturation", SATURATED_FRACTION)
+    kinds = meta.get("activations", {})
+    for layer, (frac, conf) in _fraction_rule(df, "saturation", SATURATED_LOW).items():
+        top = 0.25 if kinds.get(layer) == "sigmoid" else 1.0
+        if layer not in bad and layer in dsig and dsig[layer] / top < DSIGMA_LOW:
+            bad[layer] = (frac, conf)  # many saturated units and a small mean σ′ together
     if bad:
-        worst = max(bad.values())
-        is_output = any(k in output_acts for k in bad)
+        worst = max(v for v, _ in bad.values())
+        is_output = last_layer in bad
         keys = ["cross-entropy"] if is_output else []
         keys += ["fan-in-init", "relu", "normalisation"]
         out.append(
             Finding(
                 "saturation",
-                tuple(bad),
+                tuple(n for n in order if n in bad) or tuple(bad),
                 "critical" if worst > CRITICAL_FRACTION else "warning",
-                ", ".join(f"{k}: {v:.0%} saturated" for k, v in bad.items())
+                ", ".join(
+                    f"{k}: {v:.0%} saturated (in {c:.0%} of steps)" for k, (v, c) in bad.items()
+                )
                 + " (σ′(z) below 1 % of its maximum, so δˡ ∝ σ′(zˡ) ≈ 0 there)",
                 {
-                    "saturated_fraction": bad,
+                    "saturated_fraction": {k: v for k, (v, _) in bad.items()},
+                    "confidence": min(c for _, c in bad.values()),
                     "mean_dsigma": {k: dsig[k] for k in bad if k in dsig},
-                    "output_activation": sorted(k for k in bad if k in output_acts),
+                    "output_activation": [last_layer] if is_output else [],
                     "steps": _steps(df),
                 },
                 _remedies(*keys),
             )
         )
-    dead = {k: v for k, v in _medians(df, "dead_fraction").items() if v > DEAD_FRACTION}
+    dead = _fraction_rule(df, "dead_fraction", DEAD_FRACTION)
     if dead:
-        worst = max(dead.values())
+        worst = max(v for v, _ in dead.values())
         out.append(
             Finding(
                 "dead-relu",
-                tuple(dead),
+                tuple(n for n in order if n in dead) or tuple(dead),
                 "critical" if worst > CRITICAL_FRACTION else "warning",
-                ", ".join(f"{k}: {v:.0%} of units dead" for k, v in dead.items())
-                + " (output 0 for every example: σ′ = 0, so ∂C/∂bˡ = 0 for them)",
-                {"dead_fraction": dead, "steps": _steps(df)},
+                ", ".join(
+                    f"{k}: {v:.0%} of its ReLU units dead (in {c:.0%} of steps)"
+                    for k, (v, c) in dead.items()
+                )
+                + " (output 0 for every example: σ′ = 0, so ∂C/∂bˡ = 0 for them — "
+                "they do not learn)",
+                {
+                    "dead_fraction": {k: v for k, (v, _) in dead.items()},
+                    "confidence": min(c for _, c in dead.values()),
+                    "steps": _steps(df),
+                },
                 _remedies("learning-rate", "fan-in-init", "leaky-relu", "normalisation"),
             )
         )
+    act = _medians(df, "mean_abs_activation")
+    prof = [(n, act[n]) for n in order if n in act]
+    if len(prof) >= 3:
+        vals = [v for _, v in prof]
+        run_start, best = 0, (0, 0)
+        for i in range(1, len(vals)):
+            if vals[i] <= vals[i - 1] * 1.05:
+                run_start = i
+            if i - run_start + 1 >= 3 and i - run_start > best[1] - best[0]:
+                best = (run_start, i)
+        lo, hi = best
+        if hi - lo >= 2 and vals[lo] > 0 and vals[hi] / vals[lo] >= GROWTH_ACTIVATION:
+            names = tuple(n for n, _ in prof[lo : hi + 1])
+            out.append(
+                Finding(
+                    "activation-growth",
+                    names,
+                    "warning",
+                    f"the mean |a| of the activations grows from {vals[lo]:.3g} ({names[0]}) "
+                    f"to {vals[hi]:.3g} ({names[-1]}) over {len(names)} layers: each layer "
+                    "amplifies its input, pushing later units toward saturation",
+                    {"mean_abs_activation": dict(prof), "steps": _steps(df)},
+                    _remedies("fan-in-init", "normalisation", "l2"),
+                )
+            )
     return out
+
+
+def _zero_grad_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
+    sub = df[(df["quantity"] == "grad_norm") & (df["layer"] != MODEL_NAME)]
+    zero: dict[str, float] = {}
+    for layer, g in sub.groupby("layer", sort=False):
+        frac = _confidence((g["value"] == 0).to_numpy())
+        if frac >= ZERO_GRAD_FRACTION:
+            zero[str(layer)] = frac
+    if not zero:
+        return []
+    names = tuple(n for n in order if n in zero) or tuple(zero)
+    return [
+        Finding(
+            "no-learning",
+            names,
+            "critical",
+            ", ".join(names)
+            + (
+                " does not learn: its gradient is"
+                if len(names) == 1
+                else " do not learn: their gradients are"
+            )
+            + " exactly 0 in "
+            + ", ".join(f"{zero[k]:.0%}" for k in names)
+            + " of the steps",
+            {"zero_gradient_fraction": zero, "steps": _steps(df), "confidence": min(zero.values())},
+            _remedies("check-wiring", "leaky-relu", "fan-in-init", "learning-rate"),
+        )
+    ]
 
 
 def _update_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
     ratios = _medians(df, "update_ratio")
-    has_grad = set(df[df["quantity"] == "grad_norm"]["layer"])
-    ratios = {k: v for k, v in ratios.items() if k in has_grad}
+    grads = _medians(df, "grad_norm")
+    ratios = {k: v for k, v in ratios.items() if grads.get(k, 0.0) > 0}  # zero grad: no-learning
     if not ratios:
         return []
     out: list[Finding] = []
@@ -399,25 +556,93 @@ def _update_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
     return out
 
 
-def diagnose(history: pd.DataFrame, meta: dict[str, Any] | None = None) -> list[Finding]:
-    """Findings for a history (a probe's ``history`` or :func:`load_history`'s result),
-    most severe first. ``meta`` (layer order and types) defaults to ``history.attrs``."""
+def check_history(history: object) -> pd.DataFrame:
+    """Validate a history: a DataFrame with columns step (integers), layer, quantity
+    (strings), value (numbers) and at least one row. Returns it with clean dtypes; raises
+    :class:`~gradprobe.errors.DataError` saying what is wrong otherwise."""
     if not isinstance(history, pd.DataFrame):
         raise DataError(f"diagnose() needs a DataFrame, got {type(history).__name__}")
     missing = [c for c in COLUMNS if c not in history.columns]
     if missing:
         raise DataError(f"not a gradprobe history: missing columns {missing}")
-    meta = dict(meta) if meta is not None else meta_of(history)
+    if history.empty:
+        raise DataError("the history is empty (no recorded step): nothing to diagnose")
     df = history
-    if df.empty:
-        return []
+    step = pd.to_numeric(df["step"], errors="coerce")
+    if step.isna().any() or (step != step.round()).any():
+        raise DataError("the history's 'step' column must hold integers")
+    if not (
+        pd.api.types.is_numeric_dtype(df["value"]) and not pd.api.types.is_bool_dtype(df["value"])
+    ):
+        raise DataError(f"the history's 'value' column must hold numbers, not {df['value'].dtype}")
+    if df["step"].dtype != np.int64:
+        df = df.assign(step=step.astype(np.int64))
+    return df
+
+
+def diagnose(history: pd.DataFrame, meta: dict[str, Any] | None = None) -> list[Finding]:
+    """Findings for a history (a probe's ``history`` or :func:`load_history`'s result).
+
+    Parameters
+    ----------
+    history:
+        Tidy DataFrame with columns ``step, layer, quantity, value``.
+    meta:
+        Layer order, types and activation kinds; default ``history.attrs["gradprobe"]``
+        (present for live probes and saved files).
+
+    Returns
+    -------
+    list[Finding], most severe first, causes before symptoms within a severity (order of
+    :data:`KINDS`), each with the numbers
+    that support it (``evidence``, including ``confidence``: the fraction of steps in which
+    the rule's criterion holds) and the book's remedies. An ``insufficient-data`` finding
+    says when the history cannot support a diagnosis (fewer than :data:`MIN_STEPS` steps, or
+    no finite value); an empty list means the data was enough and nothing is wrong.
+
+    Raises
+    ------
+    DataError
+        Not a DataFrame, missing columns, no rows, non-integer steps, non-numeric values.
+    """
+    df = check_history(history)
+    meta = dict(meta) if meta is not None else meta_of(history)
     order = _order(df, meta)
     findings = (
         _nonfinite_rule(df)
+        + _activation_rules(df, order, meta)
+        + _zero_grad_rule(df, order)
         + _depth_rules(df, order, meta)
         + _growth_rule(df, meta)
-        + _activation_rules(df, meta)
         + _update_rule(df, order)
     )
+    n_steps = int(df["step"].nunique())
+    finite = np.isfinite(df["value"].to_numpy(dtype=np.float64))
+    if not finite.any():
+        findings.append(
+            Finding(
+                "insufficient-data",
+                (),
+                "critical" if not any(f.kind == "nonfinite" for f in findings) else "info",
+                f"every one of the {len(df)} values is NaN/Inf: no speed, norm or fraction can "
+                "be compared",
+                {"n_steps": n_steps, "n_rows": len(df)},
+                _remedies("check-data"),
+            )
+        )
+    elif n_steps < MIN_STEPS:
+        findings.append(
+            Finding(
+                "insufficient-data",
+                (),
+                "warning",
+                f"only {n_steps} recorded step{'s' if n_steps != 1 else ''}: a robust finding "
+                f"needs at least {MIN_STEPS}; what is (or is not) reported rests on "
+                f"{'one batch' if n_steps == 1 else 'too few batches'}",
+                {"n_steps": n_steps, "min_steps": MIN_STEPS},
+                _remedies("more-steps"),
+            )
+        )
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    return sorted(findings, key=lambda f: -rank[f.severity])
+    kind = {k: i for i, k in enumerate(KINDS)}
+    return sorted(findings, key=lambda f: (-rank[f.severity], kind.get(f.kind, 99)))

@@ -21,13 +21,23 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from gradprobe.errors import ConfigError
-from gradprobe.probe.layers import ROOT_NAME, SIGMOID_LIKE, discover_layers, is_dtensor, unwrap
+from gradprobe.probe.layers import (
+    RELU_LIKE,
+    ROOT_NAME,
+    SIGMOID_LIKE,
+    discover_layers,
+    is_dtensor,
+    unwrap,
+)
+from gradprobe.probe.quantities.bias_speed import layer_speed
+from gradprobe.probe.quantities.dead_relu import unit_dims
 
 CHANGES: tuple[str, ...] = ("relu", "leaky-relu", "he-init", "fan-in-init", "cross-entropy")
 
@@ -142,11 +152,30 @@ def softmax_cross_entropy(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(z, y)
 
 
+def _default_loss(out: Any, y: Any) -> torch.Tensor:
+    """Cross-entropy for an ordinary classifier: logits [B, C] (or [B, C, …]) and class
+    indices [B] (or [B, …]); anything else asks for ``loss_fn`` by name."""
+    if isinstance(out, tuple | list) and out and isinstance(out[0], torch.Tensor):
+        out = out[0]
+    logits = getattr(out, "logits", out)
+    if (
+        isinstance(logits, torch.Tensor)
+        and isinstance(y, torch.Tensor)
+        and logits.is_floating_point()
+        and not y.is_floating_point()
+        and logits.dim() == y.dim() + 1
+        and logits.shape[0] == y.shape[0]
+    ):
+        return F.cross_entropy(logits, y)
+    raise ConfigError(
+        "what_if needs a loss: pass loss_fn=… (e.g. loss_fn=torch.nn.functional.mse_loss); "
+        "the default, cross-entropy, needs logits [B, C] and integer class labels [B]"
+    )
+
+
 def _cost_fn(model: nn.Module) -> Loss:
     fn = getattr(model, "cost_fn", None)
-    if not callable(fn):
-        raise ConfigError("pass loss_fn=…: the model has no cost_fn")
-    return fn  # type: ignore[no-any-return]
+    return fn if callable(fn) else _default_loss  # type: ignore[no-any-return]
 
 
 def _set_book_cost(model: nn.Module) -> bool:
@@ -165,26 +194,137 @@ def _set_book_cost(model: nn.Module) -> bool:
     return True
 
 
-def _speeds(model: nn.Module, x: Any, y: Any, loss: Loss) -> tuple[str, dict[str, float]]:
-    from gradprobe.probe.watch import Probe
+class _Measured:
+    """One batch on one model: per-layer speeds (forward order), hidden activation stats."""
 
-    probe = Probe(model, update_ratio=False, activations=False)
-    try:
-        out = model(x)
-        cost = loss(out, y)
-        if not isinstance(cost, torch.Tensor) or cost.dim() != 0:
-            raise ConfigError("the loss must return a scalar tensor")
-        cost.backward()
-        probe.step()
-        latest = probe.latest()
-    finally:
-        probe.close()
-    quantity = "speed" if any("speed" in v for v in latest.values()) else "grad_rms"
-    return quantity, {
-        layer: vals[quantity]
-        for layer, vals in latest.items()
-        if quantity in vals and layer != "(model)"
-    }
+    def __init__(self, model: nn.Module, x: Any, y: Any, loss: Loss, order: list[str]) -> None:
+        layers, params = discover_layers(model)
+        outputs = _output_activations(model, order)
+        sat: list[float] = []  # per hidden sigmoid/tanh module: fraction saturated
+        dsig: list[float] = []  # mean σ′ / max σ′
+        dead: list[float] = []  # per hidden ReLU module: fraction of dead units
+        handles = []
+        for name, m in model.named_modules():
+            if not name or name in outputs:
+                continue
+            if isinstance(m, SIGMOID_LIKE):
+                top = 0.25 if isinstance(m, nn.Sigmoid) else 1.0
+
+                def sig_hook(mod: nn.Module, a: Any, out: torch.Tensor, top: float = top) -> None:
+                    o = out.detach().double()
+                    ds = o * (1 - o) if top == 0.25 else 1 - o * o
+                    sat.append(float((ds < 0.01 * top).double().mean()))
+                    dsig.append(float(ds.mean()) / top)
+
+                handles.append(m.register_forward_hook(sig_hook))
+            elif isinstance(m, RELU_LIKE):
+
+                def relu_hook(mod: nn.Module, a: Any, out: torch.Tensor) -> None:
+                    o = out.detach()
+                    keep = unit_dims(o)
+                    red = tuple(d for d in range(o.dim()) if d not in keep)
+                    total = o.abs().sum(dim=red) if red else o.abs()
+                    dead.append(float((total == 0).double().mean()))
+
+                handles.append(m.register_forward_hook(relu_hook))
+        try:
+            cost = loss(model(x), y)
+            if not isinstance(cost, torch.Tensor) or cost.dim() != 0:
+                raise ConfigError("the loss must return a scalar tensor")
+            cost.backward()
+        finally:
+            for h in handles:
+                h.remove()
+        g = np.array(
+            [float(p.grad.detach().double().norm()) if p.grad is not None else -1.0 for p in params]
+        )[None, :]
+        rank = {n: i for i, n in enumerate(order)}
+        layers.sort(key=lambda lay: rank.get(lay.module, len(rank)))
+        self.speed = {lay.name: float(layer_speed(lay, g)[0][0]) for lay in layers}
+        ws = [p.detach().double() for p in params if p.dim() >= 2]
+        self.weight_rms = (
+            float(torch.stack([w.pow(2).sum() for w in ws]).sum() / sum(w.numel() for w in ws))
+            ** 0.5
+            if ws
+            else float("nan")
+        )
+        self.saturation = float(np.mean(sat)) if sat else float("nan")
+        self.dsigma = float(np.mean(dsig)) if dsig else float("nan")
+        self.dead = float(np.mean(dead)) if dead else float("nan")
+
+    @property
+    def ratio(self) -> float:
+        """First layer's speed / last layer's."""
+        v = list(self.speed.values())
+        return v[0] / v[-1] if len(v) >= 2 and v[-1] > 0 else float("nan")
+
+    @property
+    def balance(self) -> float:
+        """|log10(first layer's speed / last layer's)|: 0 when all layers learn alike."""
+        v = list(self.speed.values())
+        if len(v) < 2 or not (v[0] > 0 and v[-1] > 0):
+            return float("inf")
+        return abs(float(np.log10(v[0] / v[-1])))
+
+
+def _why(change: str, base: _Measured, new: _Measured) -> tuple[str, str]:
+    """(verdict, sentence): helps / hurts / neutral, and why, from the measured numbers."""
+    names = list(base.speed)
+    first, last = names[0], names[-1]
+    f1 = new.speed.get(first, np.nan) / base.speed[first] if base.speed[first] else np.nan
+    fl = new.speed.get(last, np.nan) / base.speed[last] if base.speed[last] else np.nan
+    parts: list[str] = []
+    for part in change.split("+"):
+        if part in ("relu", "leaky-relu"):
+            if np.isfinite(base.dsigma):
+                parts.append(
+                    f"the hidden sigmoid/tanh units passed on average {base.dsigma:.2f} of their "
+                    "maximum σ′ per layer; ReLU passes δ unchanged where active"
+                )
+            if np.isfinite(new.dead) and new.dead > 0.05:
+                parts.append(f"but {new.dead:.0%} of the new ReLU units are dead on this batch")
+            if new.ratio > 10:
+                parts.append(
+                    f"with weights of RMS {new.weight_rms:.3g} each ReLU layer now multiplies δ "
+                    "by more than 1: the gradient explodes toward the input"
+                )
+        elif part in ("he-init", "fan-in-init"):
+            if np.isfinite(base.saturation) and np.isfinite(new.saturation):
+                more = new.saturation > base.saturation + 0.02
+                parts.append(
+                    f"saturated sigmoid/tanh outputs {base.saturation:.0%} → {new.saturation:.0%}"
+                    + (
+                        " (larger weights push zˡ into σ's flat tails, σ′ ≈ 0)"
+                        if more
+                        else " (zˡ stays where σ′ is large)"
+                    )
+                )
+            if np.isfinite(new.dead):
+                parts.append(f"{new.dead:.0%} dead ReLU units")
+            if new.weight_rms < base.weight_rms * 0.8 and np.isfinite(base.dsigma):
+                parts.append(
+                    f"weights' RMS {base.weight_rms:.3g} → {new.weight_rms:.3g}: each sigmoid "
+                    "layer multiplies δ by w·σ′(z), now smaller, so δ shrinks faster toward the "
+                    "input"
+                )
+            elif new.weight_rms < base.weight_rms * 0.8:
+                parts.append(f"weights' RMS {base.weight_rms:.3g} → {new.weight_rms:.3g}")
+            elif new.weight_rms > base.weight_rms * 1.25:
+                parts.append(f"weights' RMS {base.weight_rms:.3g} → {new.weight_rms:.3g} (larger)")
+        elif part == "cross-entropy":
+            parts.append(f"the output error δᴸ no longer carries σ′(zᴸ): last layer ×{fl:.3g}")
+    b0, b1 = base.balance, new.balance
+    if np.isfinite(b0) and np.isfinite(b1) and b1 < b0 - 0.1:
+        verdict = "helps"
+    elif np.isfinite(b0) and (not np.isfinite(b1) or b1 > b0 + 0.1):
+        verdict = "hurts"
+    else:
+        verdict = "neutral"
+    head = (
+        f"{verdict}: first layer ×{f1:.3g}, last layer ×{fl:.3g}; first/last speed ratio "
+        f"{base.ratio:.3g} → {new.ratio:.3g}"
+    )
+    return verdict, head + ("; " + "; ".join(parts) if parts else "")
 
 
 def what_if(
@@ -196,9 +336,32 @@ def what_if(
 ) -> pd.DataFrame:
     """How each layer's speed would change under each of ``changes`` (see the module doc).
 
-    ``batch`` is ``(x, y)``; ``loss_fn(model(x), y)`` must give a scalar (default: the book
-    nets' ``model.cost_fn``). Returns a DataFrame with columns ``change, layer, quantity,
-    baseline, speed, factor`` (factor = speed / baseline), layers in forward order.
+    Parameters
+    ----------
+    model:
+        The model (not modified: every change runs on a copy; gradients and RNG untouched).
+    batch:
+        ``(x, y)`` with ``model(x)`` and ``y`` what the loss takes.
+    changes:
+        Names from :data:`CHANGES`, combined with ``+`` (``"relu+he-init"``).
+    loss_fn:
+        ``loss_fn(model(x), y)`` → scalar. Default: the book nets' ``model.cost_fn``;
+        otherwise cross-entropy for logits [B, C] and integer labels [B]; otherwise a
+        :class:`~gradprobe.errors.ConfigError` asking for ``loss_fn``.
+    seed:
+        Seed of the re-drawn weights (``he-init``, ``fan-in-init``).
+
+    Returns
+    -------
+    DataFrame with columns ``change, layer, quantity, baseline, speed, factor, verdict,
+    why``: one row per change and layer (forward order), ``factor`` = speed / baseline,
+    ``verdict`` ``helps``/``hurts``/``neutral`` (whether the first/last layer speed ratio
+    moves toward 1), ``why`` a sentence with the measured reasons.
+
+    Example
+    -------
+    >>> table = what_if(model, (x, y), changes=["relu", "he-init"])   # doctest: +SKIP
+    >>> table.groupby("change").why.first()                           # doctest: +SKIP
     """
     model = unwrap(model)
     if any(is_dtensor(p) for p in model.parameters()):
@@ -207,8 +370,6 @@ def what_if(
         raise ConfigError("batch must be a pair (x, y)")
     x, y = batch
     own_cost = loss_fn is None
-    if own_cost and not callable(getattr(model, "cost_fn", None)):
-        raise ConfigError("pass loss_fn=…: the model has no cost_fn")
     if isinstance(changes, str):
         changes = [changes]
     for change in changes:
@@ -222,7 +383,7 @@ def what_if(
     sigmoid_out = any(
         isinstance(base_model.get_submodule(n), nn.Sigmoid) for n in outputs if n != ROOT_NAME
     )
-    quantity, baseline = _speeds(base_model, x, y, loss_fn or _cost_fn(base_model))
+    base = _Measured(base_model, x, y, loss_fn or _cost_fn(base_model), order)
 
     rows: list[dict[str, Any]] = []
     for change in changes:
@@ -242,19 +403,23 @@ def what_if(
                     loss = None
                 else:
                     loss = book_cross_entropy if sigmoid_out else softmax_cross_entropy
-        _, speeds = _speeds(m, x, y, loss or _cost_fn(m))
-        for layer, base in baseline.items():
-            s = speeds.get(layer, float("nan"))
+        new = _Measured(m, x, y, loss or _cost_fn(m), order)
+        verdict, why = _why(change, base, new)
+        for layer, b in base.speed.items():
+            s = new.speed.get(layer, float("nan"))
             rows.append(
                 {
                     "change": change,
                     "layer": layer,
-                    "quantity": quantity,
-                    "baseline": base,
+                    "quantity": "speed",
+                    "baseline": b,
                     "speed": s,
-                    "factor": s / base if base else float("inf"),
+                    "factor": s / b if b else float("inf"),
+                    "verdict": verdict,
+                    "why": why,
                 }
             )
     return pd.DataFrame(
-        rows, columns=["change", "layer", "quantity", "baseline", "speed", "factor"]
+        rows,
+        columns=["change", "layer", "quantity", "baseline", "speed", "factor", "verdict", "why"],
     )

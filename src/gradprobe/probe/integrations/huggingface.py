@@ -14,15 +14,20 @@ Example::
 
 Where it hooks in: ``on_train_begin`` attaches the probe to ``kwargs["model"]``;
 ``on_pre_optimizer_step`` calls ``probe.step()``. The Trainer calls that hook after
-``backward`` over all accumulation steps and *after* its ``max_grad_norm`` clipping, so the
-probe sees the clipped gradients (the Trainer logs the pre-clipping total as ``grad_norm``).
-``on_train_end`` closes the probe (every hook removed) and optionally saves the history.
+``backward`` over all accumulation steps and *after* its ``max_grad_norm`` clipping; the
+probe reads the pre-clip norms at the end of backward (``grad_norm_preclip``, the same
+meaning as the Trainer's own ``grad_norm``) and the clipped ones at ``probe.step()``
+(``grad_norm_postclip``, and the per-layer rows). ``on_train_end`` closes the probe (every
+hook removed) and optionally saves the history.
 
-Logging: the probe's ``flush_every`` is set to ``logging_steps`` (in recorded steps), so
-the values reach the host once per logging step; ``on_log`` adds the newest step's values to
-the Trainer's ``logs`` as ``gradprobe/<quantity>/<layer>`` (and to ``state.log_history``).
-Callbacks run in order and ``report_to`` loggers are registered before user callbacks, so
-call :meth:`run_first` for them to receive these keys.
+Logging, at the Trainer's step numbering (``state.global_step`` after the optimiser step,
+i.e. the probe's step + 1 + the global step at which training started):
+
+- the console and ``state.log_history`` get a *summary* per ``on_log``: a handful of headline
+  keys (:data:`HEADLINE`) of the newest recorded step;
+- every quantity of every recorded step goes to ``tensorboard_dir`` (default: the Trainer's
+  ``logging_dir`` when ``"tensorboard"`` is in ``report_to``) through a
+  :class:`~gradprobe.probe.integrations.TensorBoardSink`, at the step where it was measured.
 """
 
 from __future__ import annotations
@@ -32,15 +37,45 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from gradprobe.probe.integrations import scalar_tags
+from gradprobe.probe.layers import MODEL_NAME
 from gradprobe.probe.watch import Probe, Sink, watch
+
+#: The keys shown on the console per log line (the rest goes to the loggers).
+HEADLINE = (
+    "gradprobe/grad_norm_preclip",
+    "gradprobe/grad_norm_postclip",
+    "gradprobe/min_relative_speed",
+    "gradprobe/slowest_layer_speed",
+    "gradprobe/nonfinite_layers",
+)
+
+
+def headline(records: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The summary of one step: pre/post-clip total norm, the smallest relative speed (the
+    slowest layer's speed over the last layer's) and the number of non-finite layers."""
+    out: dict[str, float] = {}
+    model = records.get(MODEL_NAME, {})
+    for key in ("grad_norm_preclip", "grad_norm_postclip"):
+        if key in model:
+            out[f"gradprobe/{key}"] = model[key]
+    if "grad_norm_preclip" not in model and "grad_norm" in model:
+        out["gradprobe/grad_norm_postclip"] = model["grad_norm"]
+    rel = [v["relative_speed"] for k, v in records.items() if "relative_speed" in v]
+    if rel:
+        out["gradprobe/min_relative_speed"] = min(rel)
+    speeds = [v["speed"] for k, v in records.items() if "speed" in v]
+    if speeds:
+        out["gradprobe/slowest_layer_speed"] = min(speeds)
+    out["gradprobe/nonfinite_layers"] = float(sum("nonfinite" in v for v in records.values()))
+    return out
 
 
 class GradprobeTrainerCallback(TrainerCallback):
     """Attach a :class:`~gradprobe.probe.Probe` for the duration of ``Trainer.train``.
 
     Parameters mirror :class:`~gradprobe.probe.integrations.GradprobeCallback`: ``every``,
-    ``quantities`` (what to log; ``None``: all), ``log``, ``sinks``, ``save_to`` and
+    ``quantities`` (what goes to TensorBoard; ``None``: all), ``log`` (the console summary),
+    ``sinks``, ``save_to``, ``tensorboard_dir`` (see the module docstring) and
     ``**watch_kwargs`` for :func:`gradprobe.probe.watch`.
     """
 
@@ -52,8 +87,11 @@ class GradprobeTrainerCallback(TrainerCallback):
         log: bool = True,
         sinks: tuple[Sink, ...] = (),
         save_to: str | Path | None = None,
+        tensorboard_dir: str | Path | None = None,
         **watch_kwargs: Any,
     ) -> None:
+        self.tensorboard_dir = tensorboard_dir
+        self._tb: Any = None
         self.every = every
         self.quantities = quantities
         self.log = log
@@ -82,7 +120,18 @@ class GradprobeTrainerCallback(TrainerCallback):
         if str(getattr(strategy, "value", strategy)) == "steps" and steps >= 1:
             opts.setdefault("flush_every", max(1, steps // self.every))
         self._pending = None
-        self.probe = watch(model, self.every, sinks=[self._capture, *self.sinks], **opts)
+        offset = 1 + int(getattr(state, "global_step", 0) or 0)
+        sinks: list[Sink] = [self._capture, *self.sinks]
+        tb_dir = self.tensorboard_dir
+        report_to = getattr(args, "report_to", None) or []
+        if tb_dir is None and "tensorboard" in report_to:
+            tb_dir = getattr(args, "logging_dir", None)
+        if tb_dir is not None:
+            from gradprobe.probe.integrations.tensorboard import TensorBoardSink
+
+            self._tb = TensorBoardSink(tb_dir, quantities=self.quantities, step_offset=offset)
+            sinks.append(self._tb)
+        self.probe = watch(model, self.every, sinks=sinks, **opts)
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.probe is not None and not self.probe.closed:
@@ -98,7 +147,7 @@ class GradprobeTrainerCallback(TrainerCallback):
     ) -> None:
         if self._pending is None or logs is None or not self.log:
             return
-        scalars = scalar_tags(self._pending, self.quantities)
+        scalars = headline(self._pending)
         self._pending = None
         logs.update(scalars)
         history = getattr(state, "log_history", None)

@@ -21,9 +21,13 @@ optionally saves the history.
 
 Logging: the probe keeps values on the device and hands them over every ``flush_every``
 recorded steps; the callback sets ``flush_every`` to the trainer's ``log_every_n_steps`` (in
-recorded steps), so there is one host transfer per logging step, and logs the newest step's
-values through ``pl_module.log_dict`` as ``gradprobe/<quantity>/<layer>`` — only when the
-trainer has a logger.
+recorded steps), so there is one host transfer per logging step, and writes *every* recorded
+step's values — detail quantities included, at the steps where they were measured — to each
+of the trainer's loggers as ``gradprobe/<quantity>/<layer>``, at Lightning's step numbering
+(``trainer.global_step`` when the step ran: the probe's step plus the global step at which
+fit started). The pre-clip norm (``grad_norm_preclip``) is read at the end of backward;
+Lightning's own ``gradient_clip_val`` clipping runs after this callback's hook, so the probe's
+post-clip row equals the pre-clip one under Lightning (known limitation).
 """
 
 from __future__ import annotations
@@ -79,7 +83,9 @@ class GradprobeCallback(Callback):
         self.save_to = save_to
         self.watch_kwargs = watch_kwargs
         self.probe: Probe | None = None
-        self._pending: dict[str, dict[str, float]] | None = None
+        self._pending: list[tuple[int, dict[str, dict[str, float]]]] = []
+        self._offset = 0
+        self._trainer: Any = None
 
     # ------------------------------------------------------------------ Lightning hooks
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -87,7 +93,9 @@ class GradprobeCallback(Callback):
         # one device→host transfer per logging step, not one per step
         log_n = int(getattr(trainer, "log_every_n_steps", 50))  # set at Trainer init
         kwargs.setdefault("flush_every", max(1, log_n // self.every))
-        self._pending = None
+        self._pending = []
+        self._offset = int(trainer.global_step)
+        self._trainer = trainer
         self.probe = watch(pl_module, self.every, sinks=[self._capture, *self.sinks], **kwargs)
 
     def on_before_optimizer_step(
@@ -96,11 +104,7 @@ class GradprobeCallback(Callback):
         if self.probe is None or self.probe.closed:
             return
         self.probe.step()  # may flush, which fills self._pending through the sink
-        if self._pending is not None:
-            if self.log and trainer.loggers:
-                scalars = scalar_tags(self._pending, self.quantities)
-                pl_module.log_dict(scalars, on_step=True, on_epoch=False)
-            self._pending = None
+        self._log()
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._close()
@@ -115,13 +119,25 @@ class GradprobeCallback(Callback):
 
     # ------------------------------------------------------------------ internals
     def _capture(self, step: int, records: dict[str, dict[str, float]]) -> None:
-        """Sink: keep the newest step's scalars until the next hook can log them."""
-        self._pending = records
+        """Sink: keep every step's values until the next hook can log them."""
+        self._pending.append((step, records))
+
+    def _log(self) -> None:
+        """Write the pending steps to every logger, each at its own Lightning step."""
+        pending, self._pending = self._pending, []
+        trainer = self._trainer
+        if not (self.log and pending and trainer is not None and trainer.loggers):
+            return
+        for step, records in pending:
+            scalars = scalar_tags(records, self.quantities)
+            if scalars:
+                for logger in trainer.loggers:
+                    logger.log_metrics(scalars, step=self._offset + step)
 
     def _close(self) -> None:
         if self.probe is None or self.probe.closed:
             return
         self.probe.close()
-        self._pending = None
+        self._log()
         if self.save_to is not None:
             self.probe.save(self.save_to)

@@ -1,16 +1,52 @@
-"""The tiny base classes of the probe's quantities.
+"""The small base classes of the probe's quantities, and the raw block they read.
 
-The probe's hot path (``Probe.step``) only fills one row of raw, per-parameter numbers on the
-device: ‖∂C/∂θ‖, ‖θ‖ and ‖Δθ‖ for every parameter tensor θ, plus the summed activation
-statistics of the forward hooks. Everything else (layer norms, the learning speed ‖∂C/∂bˡ‖,
-ratios, fractions) is derived on the host, a chunk of steps at a time, by the
-:class:`Quantity` subclasses in this package: one quantity per file.
+A quantity is one file in this package: a subclass of :class:`Quantity` that declares what it
+**reads** (``"gradient"``, ``"parameter"``, ``"update"``, ``"output"``, ``"clip"``,
+``"events"``), the **columns** (history ``quantity`` names) it writes, and how to turn a
+:class:`Chunk` of raw numbers into tidy series (:meth:`Quantity.series`). Which quantities a
+probe computes is data: ``gradprobe.watch(model, quantities=DEFAULT_QUANTITIES + (Mine(),))``.
+
+Two ways to measure on the device:
+
+- :meth:`Quantity.measure_step` — once per recorded step (or per detail step when
+  ``detail = True``), from the gradients and parameters; returns a 1-D tensor of fixed
+  length that lands in ``chunk.extra[name]`` [n, k].
+- :class:`OutputQuantity` — a forward hook on the modules it selects; ``measure(out)``
+  returns ``width`` summed statistics per call and a host-side count. Each call site of a
+  module is recorded separately and attributed to the layer that feeds it, so the values
+  arrive as ``[n, width]`` per *layer* through :meth:`OutputQuantity.per_layer`. This is how
+  activation statistics (saturation, dead ReLUs) work, and how a quantity reads the output
+  of any module (a recurrent layer's hidden states, say).
+
+Neither may synchronise with the device (no ``.item()``, no Python ``if`` on a tensor): the
+recorder moves numbers to the host once per chunk of ``flush_every`` steps. Everything else
+(layer norms, ratios, fractions) is computed vectorised on the host, a chunk at a time.
+
+Example, a whole user-defined quantity (the largest |∂C/∂θ| entry of each layer)::
+
+    class GradMax(Quantity):
+        name = "grad_max"
+        reads = ("gradient",)
+        columns = ("grad_max",)
+
+        def measure_step(self, grads, params):
+            maxes = [g.detach().abs().max() if g is not None else g_missing(p)
+                     for g, p in zip(grads, params)]
+            return torch.stack(maxes)                    # [P], stays on the device
+
+        def series(self, chunk, ctx):
+            raw = chunk.extra[self.name]                 # [n, P]
+            for layer in ctx.layers:
+                v = raw[:, layer.param_index].max(axis=1)
+                yield layer.name, "grad_max", v, v >= 0  # SENTINEL (−1) = no gradient
+
+See ``examples/04_custom_quantity.py`` for a runnable version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -18,9 +54,51 @@ import torch
 
 from gradprobe.probe.layers import LayerInfo
 
-#: Marks "not measured in this step" in the raw buffer (every raw number is a norm ≥ 0, so a
-#: negative value cannot be confused with a measurement; NaN/Inf stay what they are).
+#: Marks "not measured in this step" in the raw buffers (every raw number is a norm or count
+#: ≥ 0, so a negative value cannot be confused with a measurement; NaN/Inf stay as they are).
 SENTINEL = -1.0
+
+#: What a quantity may read (declared in :attr:`Quantity.reads`).
+READS = ("gradient", "parameter", "update", "output", "clip", "events")
+
+
+def g_missing(p: torch.Tensor) -> torch.Tensor:
+    """A SENTINEL 0-d tensor on ``p``'s device: "this parameter had no gradient"."""
+    return torch.full((), SENTINEL, dtype=torch.float32, device=p.device)
+
+
+@dataclass
+class Site:
+    """One call site of a module watched by an :class:`OutputQuantity`: the module's path,
+    which call in a forward pass (0, 1, …) and the layer that feeds it."""
+
+    module: str
+    call: int
+    layer: str
+
+
+@dataclass
+class OutputBlock:
+    """An :class:`OutputQuantity`'s raw numbers for n steps: ``values`` [n, S, width] summed
+    statistics and ``counts`` [n, S] (0: not measured) for its S call sites."""
+
+    values: np.ndarray
+    counts: np.ndarray
+
+
+@dataclass
+class NonFiniteEvent:
+    """Where the first NaN/Inf of a step was produced (see :mod:`gradprobe.probe.origin`).
+
+    ``place`` is one of :data:`gradprobe.probe.origin.PLACES`; ``layer`` the layer (or module
+    path, for a module without parameters) that produced it; ``module`` the module path;
+    ``detail`` a sentence with the evidence."""
+
+    step: int
+    layer: str
+    module: str
+    place: str
+    detail: str = ""
 
 
 @dataclass
@@ -28,33 +106,76 @@ class Chunk:
     """Raw numbers of ``n`` recorded steps, on the host.
 
     Shapes: ``steps`` [n]; ``grad``, ``param``, ``delta`` [n, P] (P parameter tensors, in the
-    probe's flat order); ``act`` [n, A, 2] and ``act_n`` [n, A] (A watched activation modules);
-    ``clip_before`` and ``clip_max`` [n].
+    probe's flat order; SENTINEL where not measured); ``clip_before``, ``clip_max`` [n];
+    ``outputs[name]`` an :class:`OutputBlock`; ``extra[name]`` [n, k] from
+    :meth:`Quantity.measure_step`; ``events`` maps a step to its :class:`NonFiniteEvent`.
     """
 
     steps: np.ndarray
     grad: np.ndarray  # ‖∂C/∂θ‖ per parameter tensor, SENTINEL when θ had no gradient
-    param: np.ndarray  # ‖θ‖
-    delta: np.ndarray  # ‖θ_t − θ_{t−1}‖, SENTINEL when there is no previous snapshot
-    act: np.ndarray  # summed activation statistics (two per module, meaning set by the module)
-    act_n: np.ndarray  # how many elements / units the statistics were summed over
-    clip_before: np.ndarray  # total gradient norm before clipping, SENTINEL when not clipped
+    param: np.ndarray  # ‖θ‖ (detail steps)
+    delta: np.ndarray  # ‖θ_t − θ_{t−1}‖ (detail steps after a snapshot)
+    clip_before: np.ndarray  # total gradient norm before clipping, SENTINEL when unknown
     clip_max: np.ndarray  # the clipping threshold, NaN when unknown
+    outputs: dict[str, OutputBlock] = field(default_factory=dict)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    events: dict[int, NonFiniteEvent] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
         return int(self.steps.shape[0])
 
+    def rows(self, sel: slice | np.ndarray) -> Chunk:
+        """The rows ``sel`` of this chunk."""
+        steps = self.steps[sel]
+        keep = {int(s) for s in steps}
+        return Chunk(
+            steps=steps,
+            grad=self.grad[sel],
+            param=self.param[sel],
+            delta=self.delta[sel],
+            clip_before=self.clip_before[sel],
+            clip_max=self.clip_max[sel],
+            outputs={k: OutputBlock(b.values[sel], b.counts[sel]) for k, b in self.outputs.items()},
+            extra={k: v[sel] for k, v in self.extra.items()},
+            events={s: e for s, e in self.events.items() if s in keep},
+        )
+
+    @staticmethod
+    def concat(chunks: Sequence[Chunk]) -> Chunk:
+        """One chunk of all rows of ``chunks``, in order."""
+        if len(chunks) == 1:
+            return chunks[0]
+        c0 = chunks[0]
+        return Chunk(
+            steps=np.concatenate([c.steps for c in chunks]),
+            grad=np.concatenate([c.grad for c in chunks]),
+            param=np.concatenate([c.param for c in chunks]),
+            delta=np.concatenate([c.delta for c in chunks]),
+            clip_before=np.concatenate([c.clip_before for c in chunks]),
+            clip_max=np.concatenate([c.clip_max for c in chunks]),
+            outputs={
+                k: OutputBlock(
+                    np.concatenate([c.outputs[k].values for c in chunks]),
+                    np.concatenate([c.outputs[k].counts for c in chunks]),
+                )
+                for k in c0.outputs
+            },
+            extra={k: np.concatenate([c.extra[k] for c in chunks]) for k in c0.extra},
+            events={s: e for c in chunks for s, e in c.events.items()},
+        )
+
 
 @dataclass
 class Context:
-    """What the quantities know about the model: layers in forward order, activations."""
+    """What the quantities know about the model: ``layers`` in forward order and, for each
+    output quantity, its call ``sites`` (same order as the ``S`` axis of its block)."""
 
     layers: list[LayerInfo]
-    activations: list[tuple[str, str]]  # (module path, quantity kind: "sigmoid"|"tanh"|"relu")
+    sites: dict[str, list[Site]] = field(default_factory=dict)
 
 
-#: One output series: layer name, quantity name, values [n], mask [n] (rows to keep).
+#: One output series: layer name, column (quantity) name, values [n], mask [n] (rows to keep).
 Series = tuple[str, str, np.ndarray, np.ndarray]
 
 
@@ -71,25 +192,73 @@ def combine(norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Quantity:
-    """A per-layer quantity derived from a :class:`Chunk`."""
+    """A per-layer quantity: what it reads, the columns it writes, how it is derived.
 
-    name: ClassVar[str]
-
-    def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
-        raise NotImplementedError
-
-
-class ActivationQuantity(Quantity):
-    """A quantity read from an activation module's output aˡ by a forward hook.
-
-    ``measure(a)`` runs inside the hook and must not synchronise with the device: it returns
-    two summed statistics as 0-d tensors (their meaning is the subclass's) and, on the host,
-    the count they were summed over. Keep it to a handful of kernels: it runs on every
-    recorded forward pass.
+    Subclasses set :attr:`name` (unique), :attr:`reads` (a subset of :data:`READS`; the
+    recorder measures ‖θ‖ only when some quantity reads ``"parameter"``, ‖Δθ‖ only for
+    ``"update"``), :attr:`columns`, and implement :meth:`series`; optionally
+    :meth:`measure_step` for a device-side measurement of their own.
     """
 
-    kind: ClassVar[str]
-    module_types: ClassVar[tuple[type[torch.nn.Module], ...]]
+    name: ClassVar[str]
+    reads: ClassVar[tuple[str, ...]] = ()
+    columns: ClassVar[tuple[str, ...]] = ()
+    #: measure_step runs only at detail steps (every ``detail_every``-th recorded step)
+    detail: ClassVar[bool] = False
 
-    def measure(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def measure_step(
+        self, grads: list[torch.Tensor | None], params: list[torch.Tensor]
+    ) -> torch.Tensor | None:
+        """Device-side numbers for this step (a 1-D tensor of fixed length, no host sync),
+        from ``grads`` [P] (``None`` where a parameter has no gradient) and ``params`` [P]
+        (detached). Return ``None`` (the default) when the quantity measures nothing itself.
+        """
+        return None
+
+    def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
+        """Yield ``(layer, column, values [n], mask [n])`` for the chunk's steps."""
         raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class OutputQuantity(Quantity):
+    """A quantity read from the outputs of selected modules by forward hooks (attached only
+    for the forward passes of detail steps, and only while gradients are enabled).
+
+    Subclasses set :attr:`width` and :attr:`module_types` (or override :meth:`selects`) and
+    implement :meth:`measure`; :meth:`per_layer` gives the summed statistics per layer.
+    """
+
+    reads: ClassVar[tuple[str, ...]] = ("output",)
+    detail: ClassVar[bool] = True
+    #: how many summed statistics :meth:`measure` returns
+    width: ClassVar[int] = 2
+    #: the modules whose outputs are read (by ``isinstance``)
+    module_types: ClassVar[tuple[type[torch.nn.Module], ...]] = ()
+    #: a short label saved in the history's metadata (e.g. the activation's name)
+    kind: ClassVar[str] = ""
+
+    def selects(self, name: str, module: torch.nn.Module) -> bool:
+        """Whether to hook ``module`` (path ``name``); default: ``isinstance`` of
+        :attr:`module_types`."""
+        return bool(self.module_types) and isinstance(module, self.module_types)
+
+    def measure(self, out: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """From one call's output tensor: ``width`` summed statistics as a 1-D tensor on the
+        device, and the count (host int) they were summed over. No host sync."""
+        raise NotImplementedError
+
+    def per_layer(self, chunk: Chunk, ctx: Context) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """``(layer, sums [n, width], counts [n])`` for every layer feeding a hooked module
+        (call sites that feed the same layer are added together)."""
+        block = chunk.outputs.get(self.name)
+        sites = ctx.sites.get(self.name, [])
+        if block is None or not sites:
+            return
+        by_layer: dict[str, list[int]] = {}
+        for s, site in enumerate(sites):
+            by_layer.setdefault(site.layer, []).append(s)
+        for layer, idx in by_layer.items():
+            yield layer, block.values[:, idx].sum(axis=1), block.counts[:, idx].sum(axis=1)

@@ -1,5 +1,5 @@
-"""The book's speed of learning of a layer: ‖∂C/∂bˡ‖ = ‖δˡ‖ (Nielsen, ch. 5), and each
-layer's speed relative to the last layer's."""
+"""The book's speed of learning of a layer, ‖∂C/∂bˡ‖ = ‖δˡ‖ (Nielsen, ch. 5), for every layer,
+and each layer's speed relative to the last layer's."""
 
 from __future__ import annotations
 
@@ -7,25 +7,52 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from gradprobe.probe.layers import LayerInfo
 from gradprobe.probe.quantities.base import Chunk, Context, Quantity, Series, combine
+
+#: How a layer's speed is measured (saved as ``meta["speed_from"]``).
+FROM_BIAS = "bias"
+FROM_WEIGHT = "weight/sqrt(fan_in)"
+FROM_PARAMS = "params"
+
+
+def speed_source(layer: LayerInfo) -> str:
+    """Which measure :func:`layer_speed` uses for ``layer``."""
+    if layer.bias_index:
+        return FROM_BIAS
+    return FROM_WEIGHT if layer.fan_in > 0 else FROM_PARAMS
+
+
+def layer_speed(layer: LayerInfo, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A layer's speed from per-parameter gradient norms ``grad`` [n, P] (all parameters).
+
+    - With a bias: ‖∂C/∂bˡ‖ (several bias tensors, as in an LSTM, combined as √Σ‖·‖²).
+    - Without a bias: ‖∂C/∂Wˡ‖ / √(fan-in). For one example ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ, so
+      ‖∂C/∂Wˡ‖ = ‖δˡ‖·‖aˡ⁻¹‖ and the measure equals ‖δˡ‖ times the RMS of the layer's input;
+      it is the bias speed when the inputs have unit RMS (a BatchNorm/LayerNorm output).
+    - Neither (an embedding, a norm layer without bias): ‖∂C/∂θ‖ over its parameters.
+
+    Returns (speed [n], present [n]).
+    """
+    src = speed_source(layer)
+    if src == FROM_BIAS:
+        return combine(grad[:, layer.bias_index])
+    value, present = combine(grad[:, layer.weight_index or layer.param_index])
+    if src == FROM_WEIGHT:
+        value = value / np.sqrt(layer.fan_in)
+    return value, present
 
 
 class BiasSpeed(Quantity):
-    """Rows ``speed`` = ‖∂C/∂bˡ‖ for every layer with a bias (several bias tensors, as in an
-    LSTM, are combined as √Σ‖·‖²; the seeds of the book's nets likewise), and
-    ``relative_speed`` = speed / speed of the last layer (in forward order) that has a bias.
-    """
+    """Columns ``speed`` (see :func:`layer_speed`; every layer has one, bias or not) and
+    ``relative_speed`` = speed / speed of the last layer in forward order."""
 
     name = "speed"
+    reads = ("gradient",)
+    columns = ("speed", "relative_speed")
 
     def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
-        speeds: list[tuple[str, np.ndarray, np.ndarray]] = []
-        for layer in ctx.layers:
-            idx = layer.bias_index
-            if not idx:
-                continue
-            value, present = combine(chunk.grad[:, idx])
-            speeds.append((layer.name, value, present))
+        speeds = [(layer.name, *layer_speed(layer, chunk.grad)) for layer in ctx.layers]
         if not speeds:
             return
         _, last, last_present = speeds[-1]

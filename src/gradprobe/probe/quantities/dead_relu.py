@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gradprobe.probe.quantities.base import ActivationQuantity, Chunk, Context, Series
+from gradprobe.probe.quantities.base import Chunk, Context, OutputQuantity, Series
 
 
 def unit_dims(a: torch.Tensor) -> tuple[int, ...]:
@@ -26,31 +26,28 @@ def unit_dims(a: torch.Tensor) -> tuple[int, ...]:
     return (1,)
 
 
-class DeadReLU(ActivationQuantity):
-    """Rows ``dead_fraction``: the fraction of ReLU units whose output is 0 (hence whose
-    σ′(zˡ) = 0, so δˡ = 0 and ∂C/∂bˡ = 0) for every example in the batch.
-    """
+class DeadReLU(OutputQuantity):
+    """Column ``dead_fraction`` (on the layer feeding the ReLU): the fraction of units whose
+    output is 0 — hence σ′(zˡ) = 0, δˡ = 0 and ∂C/∂bˡ = 0 for them — for every example of the
+    batch. Each call site of a shared ``nn.ReLU`` module is counted for its own layer."""
 
     name = "dead_fraction"
     kind = "relu"
+    columns = ("dead_fraction",)
+    width = 1
     module_types: ClassVar[tuple[type[nn.Module], ...]] = (nn.ReLU,)
 
-    def measure(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """Statistic 0: the number of *alive* units (non-zero for some example of the batch);
-        statistic 1 repeats it (unused). A ReLU output is ≥ 0, so the sum over the batch is
-        > 0 exactly when the max is (NaN and Inf count as alive either way), and a sum is a
-        cheaper reduction than a max (about half the time for convolutional outputs)."""
-        a = a.detach()
+    def measure(self, out: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Statistic: the number of *alive* units (non-zero for some example). A ReLU output
+        is ≥ 0, so the sum over the batch is > 0 exactly when the max is (NaN and Inf count
+        as alive), and a sum is the cheaper reduction."""
+        a = out.detach()
         keep = unit_dims(a)
         reduce = tuple(d for d in range(a.dim()) if d not in keep)
         total = a.sum(dim=reduce) if reduce else a
-        alive = torch.count_nonzero(total)
-        return alive, alive, int(total.numel())
+        return torch.count_nonzero(total).reshape(1), int(total.numel())
 
     def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
-        for j, (name, kind) in enumerate(ctx.activations):
-            if kind != self.kind:
-                continue
-            n = chunk.act_n[:, j].astype(np.float64)
-            dead = (n - chunk.act[:, j, 0]) / np.maximum(n, 1.0)
-            yield name, "dead_fraction", dead, n > 0
+        for layer, sums, counts in self.per_layer(chunk, ctx):
+            n = counts.astype(np.float64)
+            yield layer, "dead_fraction", (n - sums[:, 0]) / np.maximum(n, 1.0), n > 0

@@ -11,13 +11,16 @@ from gradprobe.probe.quantities.base import SENTINEL, Chunk, Context, Quantity, 
 
 
 class GradNorm(Quantity):
-    """Rows ``grad_norm`` (layer: √Σ over its parameters of ‖∂C/∂θ‖²), ``grad_norm.<param>``
+    """Columns ``grad_norm`` (layer: √Σ over its parameters of ‖∂C/∂θ‖²), ``grad_norm.<param>``
     (each parameter tensor, when the layer has more than one), ``grad_rms`` (the layer's
     gradient norm divided by √(number of its entries), comparable across layer shapes) and the
-    model-wide ``grad_norm`` under layer ``"(model)"``.
+    model-wide ``grad_norm`` under layer ``"(model)"``. These are the gradients as
+    ``probe.step()`` sees them — after any clipping; see ``Clipping`` for the norm before.
     """
 
     name = "grad_norm"
+    reads = ("gradient",)
+    columns = ("grad_norm", "grad_norm.<param>", "grad_rms")
 
     def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
         for layer in ctx.layers:
@@ -31,5 +34,6 @@ class GradNorm(Quantity):
             counted = np.where(g == SENTINEL, 0.0, numel[None, :]).sum(axis=1)
             rms = value / np.sqrt(np.maximum(counted, 1.0))
             yield layer.name, "grad_rms", rms, present
-        total, present = combine(chunk.grad)
+        idx = sorted(i for layer in ctx.layers for i in layer.param_index)
+        total, present = combine(chunk.grad[:, idx])
         yield MODEL_NAME, "grad_norm", total, present

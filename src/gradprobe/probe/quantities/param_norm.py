@@ -8,9 +8,12 @@ from gradprobe.probe.quantities.base import Chunk, Context, Quantity, Series, co
 
 
 class ParamNorm(Quantity):
-    """Rows ``param_norm`` = √Σ‖θ‖² over the layer's parameters (frozen ones included)."""
+    """Column ``param_norm`` = √Σ‖θ‖² over the layer's parameters (frozen ones included),
+    at detail steps."""
 
     name = "param_norm"
+    reads = ("parameter",)
+    columns = ("param_norm",)
 
     def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
         for layer in ctx.layers:

@@ -10,12 +10,14 @@ from gradprobe.probe.quantities.base import Chunk, Context, Quantity, Series, co
 
 
 class UpdateRatio(Quantity):
-    """Rows ``update_ratio`` at step t = ‖w_t − w_{t−1}‖ / ‖w_t‖, where w_t is the layer's
+    """Column ``update_ratio`` at step t = ‖w_t − w_{t−1}‖ / ‖w_t‖, where w_t is the layer's
     parameters at ``probe.step()`` number t: the optimiser update applied between the probe's
-    steps t−1 and t. Absent at the first step (no previous snapshot).
+    steps t−1 and t (detail steps only; absent at the first step: no previous snapshot).
     """
 
     name = "update_ratio"
+    reads = ("parameter", "update")
+    columns = ("update_ratio",)
 
     def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
         for layer in ctx.layers:
