@@ -78,8 +78,10 @@ def _curve(start: float, end: float, spread: float = 0.1, epochs: int = 30) -> l
 def _data(large: list[list[float]], default: list[list[float]], ce_end: float,
           curves: dict[str, list[float]] | None = None) -> dict:  # fmt: skip
     def run(init: str, role: str, acc: list[list[float]], ev: str) -> dict:
-        return {"net": "784-30-10", "hidden": 30, "init": init, "eta": 0.1, "lmbda": 5.0,
-                "role": role, "evaluated_on": ev, "accuracy": acc, "train_seconds": 1.0}  # fmt: skip
+        return {
+            "net": "784-30-10", "hidden": 30, "init": init, "eta": 0.1, "lmbda": 5.0,
+            "role": role, "evaluated_on": ev, "accuracy": acc, "train_seconds": 1.0,
+        }  # fmt: skip
 
     return {
         "runs": [
@@ -99,7 +101,9 @@ def _book_curves() -> dict[str, list[float]]:
     if not BOOK_DATA.exists():
         pytest.skip("the book's figure data is not on this machine")
     doc = json.loads(BOOK_DATA.read_text())
-    return {i: [v / 100 for v in doc[f"{i}_weight_initialization"][1]] for i in ("large", "default")}
+    return {
+        i: [v / 100 for v in doc[f"{i}_weight_initialization"][1]] for i in ("large", "default")
+    }
 
 
 def _by(rows: list, text: str) -> list:
@@ -118,7 +122,8 @@ def test_agreeing_data_agrees_with_the_book() -> None:
     ce = _by(rows, "η = 0.5")
     assert len(ce) == 1 and ce[0].reference == 95.49 and ce[0].kind == "reproduction"
     assert {c.reference for c in _by(rows, "epoch 1 (%)") if c.kind == "reproduction"} == {
-        86.43, 92.70,
+        86.43,
+        92.70,
     }  # the book's curve: 8643 and 9270 of 10 000 after the first epoch
     text = " ".join(conclude(FULL, data, rows))
     assert "inside our 10–90 % band at 30 of 30 epochs" in text
@@ -136,7 +141,7 @@ def test_contradicting_data_disagrees_and_says_so() -> None:
     default = _curve(93.0, 95.0)
     data = _data(large, default, ce_end=97.0, curves=curves)
     rows = compare(FULL, data)
-    bad = {c.quantity for c in rows if c.verdict == "disagrees"}
+    bad = [c for c in rows if c.verdict == "disagrees"]
     assert _by(rows, "N(0, 1): validation accuracy after epoch 1")[0].verdict == "disagrees"
     assert all(c.verdict == "disagrees" for c in _by(rows, "after epoch 30") if c.kind == "bound")
     assert _by(rows, "η = 0.5")[0].verdict == "disagrees"

@@ -155,17 +155,35 @@ class WeightInit(Experiment[WeightInitConfig]):
             Table(
                 title=f"Accuracy (%) after the first and the last epoch ({band_label(n)})",
                 columns=[
-                    "network", "weights", "η", "λ", "evaluated on",
-                    "epoch 1 median", "10 %", "90 %", "last median", "10 %", "90 %",
+                    "network",
+                    "weights",
+                    "η",
+                    "λ",
+                    "evaluated on",
+                    "epoch 1 median",
+                    "10 %",
+                    "90 %",
+                    "last median",
+                    "10 %",
+                    "90 %",
                     "train seconds",
-                ],  # fmt: skip
+                ],
                 rows=rows,
             )
         ]
 
     def write_files(self, config: WeightInitConfig, data: dict[str, Any], out_dir: Path) -> None:
         rows = [
-            [r["net"], r["init"], r["eta"], r["lmbda"], r["evaluated_on"], config.seed + s, e + 1, v]
+            [
+                r["net"],
+                r["init"],
+                r["eta"],
+                r["lmbda"],
+                r["evaluated_on"],
+                config.seed + s,
+                e + 1,
+                v,
+            ]
             for r in data["runs"]
             for s, row in enumerate(r["accuracy"])
             for e, v in enumerate(row)
@@ -270,8 +288,12 @@ def measure(config: WeightInitConfig, ctx: RunContext) -> dict[str, Any]:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         trainer = Trainer(
             net,
-            TrainConfig(epochs=config.epochs, batch_size=config.batch_size, eta=spec["eta"],
-                        lmbda=spec["lmbda"]),  # fmt: skip
+            TrainConfig(
+                epochs=config.epochs,
+                batch_size=config.batch_size,
+                eta=spec["eta"],
+                lmbda=spec["lmbda"],
+            ),
             callbacks=[_Tick()],
             checkpoint=checkpoint,
         )
@@ -339,9 +361,13 @@ def compare(config: WeightInitConfig, data: dict[str, Any]) -> list[Comparison]:
     Outside the book's settings (quick mode, fewer epochs or images) references are kept but
     set unjudged (reference None, with the book's number in the note)."""
     ok = comparable(config, data)
-    off = "" if ok else (
-        f"not judged: {data['epochs']} epochs on {data['training_images']} images, not the "
-        "book's 30 epochs on 50 000"
+    off = (
+        ""
+        if ok
+        else (
+            f"not judged: {data['epochs']} epochs on {data['training_images']} images, not the "
+            "book's 30 epochs on 50 000"
+        )
     )
     rows: list[Comparison] = []
 
@@ -495,4 +521,3 @@ def conclude(
     else:
         out.append(f"All {len(judged)} judged numbers and bounds of the book agree with ours.")
     return out
-
