@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ...results import Result, band_label, seed_band
 from .. import style
@@ -50,6 +51,7 @@ def _figure_panels(result: Result) -> Drawn | None:
                 ax.plot(e, book, color=style.BOOK, ls=BOOK_LS[init], lw=1.5,
                         label=f"book, {LABEL[init]}")  # fmt: skip
         ax.set_title(f"784-{h}-10")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{runs[0]['evaluated_on']} accuracy (%)")
     seen: dict[str, Any] = {}
@@ -82,6 +84,7 @@ def _cross_entropy(result: Result) -> Drawn | None:
             ax.annotate(f"book {r['net']}: {book:.2f}", (n, book), xytext=(-110, 6),
                         textcoords="offset points", color=style.BOOK, fontsize=9)  # fmt: skip
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"{runs[0]['evaluated_on']} accuracy (%)")
     ax.set_title("Cross-entropy, N(0, 1) weights, η = 0.5, λ = 0")
     ax.legend(loc="lower right")
