@@ -58,7 +58,12 @@ def _figure_panels(result: Result) -> Drawn | None:
     for ax in axes[0]:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(label, handle)
-    fig.legend(list(seen.values()), list(seen), loc="outside lower center", ncols=4)
+    fig.legend(
+        list(seen.values()),
+        list(seen),
+        loc="outside lower center",
+        ncols=2 if len(hidden) == 1 else 4,
+    )
     return Drawn(
         "weight_init",
         f"Accuracy per epoch with N(0, 1) weights (pink) and N(0, 1/n_in) weights (blue): "
