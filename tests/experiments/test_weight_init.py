@@ -1,0 +1,169 @@
+"""``weight-init``: a tiny real run on the bundled images, and compare/conclude on made-up data
+that agrees or contradicts the book (numbers below are the book's printed ones, ch. 3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gradprobe.errors import ConfigError
+from gradprobe.experiments import get_experiment
+from gradprobe.experiments.weight_init import (
+    WeightInitConfig,
+    compare,
+    conclude,
+    curve_share,
+    epochs_to_reach,
+)
+from gradprobe.results import read_result
+
+TINY = WeightInitConfig(seeds=5, epochs=1, hidden=(30,), ce_hidden=(30,))
+BOOK_DATA = Path("/work/shared/book-data/weight_initialization_30.json")
+
+
+def test_tiny_run_on_bundled_images_resumes_identically(tmp_path: Path) -> None:
+    exp = get_experiment("weight-init")
+    said: list[str] = []
+    r = exp.run(TINY, out_dir=tmp_path, data="bundled", progress=lambda w, d, t: said.append(w))
+    runs = r.data["runs"]
+    assert [(x["init"], x["role"]) for x in runs] == [
+        ("large", "figure"), ("default", "figure"), ("large", "cross-entropy")
+    ]  # fmt: skip
+    for x in runs:
+        acc = np.asarray(x["accuracy"])
+        assert acc.shape == (5, 1) and np.all((acc >= 0) & (acc <= 100))
+        assert x["evaluated_on"] == "test"  # the bundled data has no validation split
+    # Bundled data is not the book's setting: nothing is judged, and the conclusions say so.
+    assert r.comparisons and all(c.verdict == "not judged" for c in r.comparisons)
+    assert any("No book number is judged" in s for s in r.conclusions)
+    assert read_result(tmp_path / "result.json").data["runs"] == json.loads(json.dumps(runs))
+    assert (tmp_path / "weight_init.csv").read_text().count("\n") == 1 + 3 * 5 * 1
+    # A second run in the same folder reuses every finished run, with identical numbers.
+    said.clear()
+    r2 = exp.run(TINY, out_dir=tmp_path, data="bundled", progress=lambda w, d, t: said.append(w))
+    assert sum("reused" in s for s in said) == 3
+    assert r2.data["runs"] == r.data["runs"]
+    # Same seed in a fresh folder: the same accuracies (trained again, not reused).
+    cfg = dataclasses.replace(TINY, inits=("default",), ce_hidden=())
+    fresh = exp.run(cfg, out_dir=tmp_path / "fresh", data="bundled").data["runs"]
+    assert fresh[0]["accuracy"] == runs[1]["accuracy"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"seeds": 0}, {"epochs": 0}, {"eta": -1.0}, {"lmbda": float("nan")}, {"inits": ("huge",)},
+     {"hidden": (), "ce_hidden": ()}, {"hidden": (0,)}, {"train_size": 0}],
+)  # fmt: skip
+def test_bad_config_is_a_config_error(change: dict, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        get_experiment("weight-init").run(
+            dataclasses.replace(TINY, **change), out_dir=tmp_path, data="bundled"
+        )
+
+
+# -- compare / conclude on made-up data ------------------------------------------------------------
+FULL = WeightInitConfig(seeds=5, hidden=(30,), ce_hidden=(30,))
+
+
+def _curve(start: float, end: float, spread: float = 0.1, epochs: int = 30) -> list[list[float]]:
+    """Five seeds rising from ``start`` to ``end`` (%), seed s offset by (s − 2)·spread."""
+    base = np.linspace(start, end, epochs)
+    return [(base + (s - 2) * spread).tolist() for s in range(5)]
+
+
+def _data(large: list[list[float]], default: list[list[float]], ce_end: float,
+          curves: dict[str, list[float]] | None = None) -> dict:  # fmt: skip
+    def run(init: str, role: str, acc: list[list[float]], ev: str) -> dict:
+        return {
+            "net": "784-30-10", "hidden": 30, "init": init, "eta": 0.1, "lmbda": 5.0,
+            "role": role, "evaluated_on": ev, "accuracy": acc, "train_seconds": 1.0,
+        }  # fmt: skip
+
+    return {
+        "runs": [
+            run("large", "figure", large, "validation"),
+            run("default", "figure", default, "validation"),
+            run("large", "cross-entropy", _curve(90.0, ce_end), "test"),
+        ],
+        "seeds": 5,
+        "epochs": 30,
+        "training_images": 50_000,
+        "source": "test",
+        "book_curves": curves,
+    }
+
+
+def _book_curves() -> dict[str, list[float]]:
+    if not BOOK_DATA.exists():
+        pytest.skip("the book's figure data is not on this machine")
+    doc = json.loads(BOOK_DATA.read_text())
+    return {
+        i: [v / 100 for v in doc[f"{i}_weight_initialization"][1]] for i in ("large", "default")
+    }
+
+
+def _by(rows: list, text: str) -> list:
+    return [c for c in rows if text in c.quantity]
+
+
+def test_agreeing_data_agrees_with_the_book() -> None:
+    curves = _book_curves()
+    # Bands built around the book's own curves: every book point is inside.
+    large = [[v + (s - 2) * 0.2 for v in curves["large"]] for s in range(5)]
+    default = [[v + (s - 2) * 0.2 for v in curves["default"]] for s in range(5)]
+    data = _data(large, default, ce_end=95.49, curves=curves)
+    rows = compare(FULL, data)
+    assert all(c.verdict == "agrees" for c in rows), [(c.quantity, c.verdict) for c in rows]
+    assert [c.reference for c in rows if c.kind == "bound"] == [87.0, 96.0, 93.0, 96.0]
+    ce = _by(rows, "η = 0.5")
+    assert len(ce) == 1 and ce[0].reference == 95.49 and ce[0].kind == "reproduction"
+    assert {c.reference for c in _by(rows, "epoch 1 (%)") if c.kind == "reproduction"} == {
+        86.43,
+        92.70,
+    }  # the book's curve: 8643 and 9270 of 10 000 after the first epoch
+    text = " ".join(conclude(FULL, data, rows))
+    assert "inside our 10–90 % band at 30 of 30 epochs" in text
+    assert "catches up" in text and "Disagrees" not in text
+    # Our medians are the book's curves here: its N(0, 1) curve (8643, 9044, 9141, 9231, 9299 of
+    # 10 000) first reaches the N(0, 1/n_in) first epoch (9270) at epoch 5.
+    assert "needs 5 epochs" in text
+
+
+def test_contradicting_data_disagrees_and_says_so() -> None:
+    curves = _book_curves()
+    # Old init starts at 90 % (the book: under 87), both end at 95 % (the book: over 96), the
+    # cross-entropy run ends at 97 % (the book: 95.49), old init never catches up.
+    large = _curve(90.0, 92.0)
+    default = _curve(93.0, 95.0)
+    data = _data(large, default, ce_end=97.0, curves=curves)
+    rows = compare(FULL, data)
+    bad = [c for c in rows if c.verdict == "disagrees"]
+    assert _by(rows, "N(0, 1): validation accuracy after epoch 1")[0].verdict == "disagrees"
+    assert all(c.verdict == "disagrees" for c in _by(rows, "after epoch 30") if c.kind == "bound")
+    assert _by(rows, "η = 0.5")[0].verdict == "disagrees"
+    text = " ".join(conclude(FULL, data, rows))
+    assert "does not reach 93.00 % within 30 epochs" in text
+    assert "has not caught up" in text
+    assert text.count("Disagrees with the book") == len(bad)
+
+
+def test_outside_the_books_settings_nothing_is_judged() -> None:
+    data = _data(_curve(90.0, 92.0), _curve(93.0, 95.0), ce_end=97.0)
+    data["epochs"], data["training_images"] = 30, 1000
+    rows = compare(FULL, data)
+    assert rows and all(c.verdict == "not judged" for c in rows)
+
+
+def test_epochs_to_reach_and_curve_share_by_hand() -> None:
+    assert epochs_to_reach(np.array([80.0, 85.0, 90.0, 91.0]), 90.0) == 3
+    assert epochs_to_reach(np.array([80.0, 85.0]), 90.0) is None
+    ours = np.array([[1.0, 2.0, 3.0]] * 4 + [[2.0, 4.0, 6.0]])  # 10–90 % band: [1, 1.4]… by hand
+    lo = np.quantile(ours, 0.1, axis=0)
+    hi = np.quantile(ours, 0.9, axis=0)
+    np.testing.assert_allclose(hi, [1.6, 3.2, 4.8], rtol=1e-12)  # 1 + 0.6·(2 − 1), …
+    assert lo.tolist() == [1.0, 2.0, 3.0]
+    assert curve_share(ours, [1.5, 5.0, 3.0]) == (2, 3)
