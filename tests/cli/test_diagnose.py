@@ -138,5 +138,7 @@ def test_all_non_finite_history_is_said_to_be_so(tmp_path, capsys):
 
 
 def test_empty_string_path_is_refused(capsys):
-    assert main(["diagnose", ""]) == 2
+    with pytest.raises(SystemExit) as exit_:  # refused while parsing, before any work
+        main(["diagnose", ""])
+    assert exit_.value.code == 2
     assert "empty" in capsys.readouterr().err
