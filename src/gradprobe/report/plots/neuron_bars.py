@@ -134,7 +134,6 @@ def draw(result: Result) -> list[Drawn]:
             ax.plot([0.45], [ref], **{**style.BOOK_MARKER, "markersize": 8}, label="book")
         ax.set_xlim(-0.6, 0.8)
         ax.set_xticks([])
-        ax.set_yscale("log")
         ax.set_title(label, fontsize=10)
     axes2[0][0].legend(loc="lower left", fontsize=7.5)
     fig2.suptitle(
