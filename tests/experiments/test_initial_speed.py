@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mnist_reference import speeds
 
 from gradprobe.data import load_data
 from gradprobe.experiments import get_experiment
@@ -23,6 +22,7 @@ from gradprobe.experiments.initial_speed import (
 from gradprobe.nets import Network
 from gradprobe.report.figures import draw_figures
 from gradprobe.results import Comparison, read_result
+from mnist_reference import speeds
 
 # What chapter 5 prints ("0.07 and 0.31", "0.012, 0.060, and 0.283", "0.003, 0.017, 0.070, and
 # 0.285"), typed in from the book, not taken from gradprobe.book.
@@ -34,8 +34,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     exp = get_experiment("initial-speed")
     out = tmp_path_factory.mktemp("initial-speed")
     seen: list[tuple[str, float, float]] = []
-    result = exp.run(exp.quick_config(), data="bundled", out_dir=out,
-                     progress=lambda *a: seen.append(a))  # fmt: skip
+    result = exp.run(
+        exp.quick_config(), data="bundled", out_dir=out, progress=lambda *a: seen.append(a)
+    )
     assert seen, "no progress"
     return result, out
 
@@ -63,8 +64,9 @@ def test_per_seed_speeds_match_autograd_float64(run: tuple[Any, Path]) -> None:
         ours = np.asarray(result.data["depths"][str(h)]["per_seed"])
         for s in (0, 7):
             # float32 forward pass against float64 autograd: relative 1e-4 is ample.
-            np.testing.assert_allclose(ours[s], speeds(net, s, split.images, split.labels),
-                                       rtol=1e-4)  # fmt: skip
+            np.testing.assert_allclose(
+                ours[s], speeds(net, s, split.images, split.labels), rtol=1e-4
+            )
 
 
 def test_every_reproduction_is_a_printed_number_with_a_seed_band(run: tuple[Any, Path]) -> None:
@@ -96,8 +98,9 @@ def test_the_book_is_inside_our_band_with_100_networks(tmp_path: Path) -> None:
 
 def test_fewer_than_five_seeds_is_no_band_never_nan(tmp_path: Path) -> None:
     exp = get_experiment("initial-speed")
-    result = exp.run(InitialSpeedConfig(seeds=3, depths=(2,), quick=True), data="bundled",
-                     out_dir=tmp_path)  # fmt: skip
+    result = exp.run(
+        InitialSpeedConfig(seeds=3, depths=(2,), quick=True), data="bundled", out_dir=tmp_path
+    )
     assert [c.band for c in result.comparisons] == ["3 seeds: no band"] * 2
     assert {c.verdict for c in result.comparisons} == {"not judged"}
     text = (tmp_path / "result.json").read_text()
@@ -107,15 +110,21 @@ def test_fewer_than_five_seeds_is_no_band_never_nan(tmp_path: Path) -> None:
 
 def test_other_sample_counts_have_no_book_numbers(tmp_path: Path) -> None:
     exp = get_experiment("initial-speed")
-    result = exp.run(InitialSpeedConfig(seeds=5, samples=500, depths=(2,)), data="bundled",
-                     out_dir=tmp_path)  # fmt: skip
+    result = exp.run(
+        InitialSpeedConfig(seeds=5, samples=500, depths=(2,)), data="bundled", out_dir=tmp_path
+    )
     assert result.comparisons == []
     assert any("No book numbers" in s for s in result.conclusions)
 
 
 def _data(per_depth: dict[int, np.ndarray]) -> dict[str, Any]:
-    return {"samples": 1000, "depths": {str(h): {"sizes": [784, *[30] * h, 10],
-            "per_seed": v.tolist(), "book": None} for h, v in per_depth.items()}}  # fmt: skip
+    return {
+        "samples": 1000,
+        "depths": {
+            str(h): {"sizes": [784, *[30] * h, 10], "per_seed": v.tolist(), "book": None}
+            for h, v in per_depth.items()
+        },
+    }
 
 
 def test_conclusions_follow_the_numbers() -> None:
@@ -128,8 +137,9 @@ def test_conclusions_follow_the_numbers() -> None:
     text = " ".join(conclusions(_data({3: reversed_}), []))
     assert "Unlike the book" in text and "faster than the last, the opposite of the book" in text
     # A book number outside our band is named and said to disagree.
-    c = Comparison.reproduction("784-30-30-10: ‖δ¹‖", [0.01, 0.011, 0.012, 0.013, 0.014], 0.07,
-                                "ch. 5")  # fmt: skip
+    c = Comparison.reproduction(
+        "784-30-30-10: ‖δ¹‖", [0.01, 0.011, 0.012, 0.013, 0.014], 0.07, "ch. 5"
+    )
     text = " ".join(conclusions(_data({3: like_book}), [c]))
     assert "0 of the book's 1" in text and "disagree" in text and "above our band" in text
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mnist_reference import bias_grads
 
 from gradprobe.data import load_data
 from gradprobe.experiments import get_experiment
@@ -19,12 +18,25 @@ from gradprobe.experiments.neuron_bars import SIZES, NeuronBarsConfig, conclusio
 from gradprobe.nets import Network
 from gradprobe.report.figures import draw_figures
 from gradprobe.results import Comparison, read_result
+from mnist_reference import bias_grads
 
 # The book's bars (fig/initial_gradient.json of the book's repository), typed in here.
-BOOK_L1 = [-0.003970677333144113, -0.0031684316985881185, 0.008103235909196014,
-           0.012598010584130365, -0.026465907331998335, 0.0017583319323150341]  # fmt: skip
-BOOK_L2 = [0.04152906589960523, 0.044025552524932406, -0.009669682279354514,
-           0.046736871369353235, 0.03877302528270452, 0.012336459551975156]  # fmt: skip
+BOOK_L1 = [
+    -0.003970677333144113,
+    -0.0031684316985881185,
+    0.008103235909196014,
+    0.012598010584130365,
+    -0.026465907331998335,
+    0.0017583319323150341,
+]
+BOOK_L2 = [
+    0.04152906589960523,
+    0.044025552524932406,
+    -0.009669682279354514,
+    0.046736871369353235,
+    0.03877302528270452,
+    0.012336459551975156,
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +70,9 @@ def test_bars_are_the_bias_gradients_by_autograd(run: tuple[Any, Path]) -> None:
         ref = bias_grads(net, s, split.images, split.labels)
         for l in range(2):
             np.testing.assert_allclose(grads[s, l], ref[l][:6], rtol=1e-4, atol=1e-7)
-            assert result.data["layer_speed"][s][l] == pytest.approx(np.linalg.norm(ref[l]),
-                                                                      rel=1e-4)  # fmt: skip
+            assert result.data["layer_speed"][s][l] == pytest.approx(
+                np.linalg.norm(ref[l]), rel=1e-4
+            )
 
 
 def test_book_numbers_are_its_bar_data(run: tuple[Any, Path]) -> None:

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mnist_reference import speeds
 
 from gradprobe.data import load_data
 from gradprobe.experiments import get_experiment
@@ -24,6 +23,7 @@ from gradprobe.experiments.training_speed import (
 from gradprobe.nets import Network
 from gradprobe.report.figures import draw_figures
 from gradprobe.results import read_result
+from mnist_reference import speeds
 
 # SHA-256 of the book's files as published (README of the book data), typed in here.
 SHA = {
@@ -36,8 +36,11 @@ CONFIG = TrainingSpeedConfig(seeds=5, epochs=6, depths=(2, 3), quick=True)
 
 def book_curve(hidden: int) -> np.ndarray:
     """The book's curve read straight from the shipped file, after checking its hash."""
-    raw = resources.files("gradprobe.bookdata").joinpath(
-        f"norms_during_training_{hidden}_layers.json").read_bytes()  # fmt: skip
+    raw = (
+        resources.files("gradprobe.bookdata")
+        .joinpath(f"norms_during_training_{hidden}_layers.json")
+        .read_bytes()
+    )
     assert hashlib.sha256(raw).hexdigest() == SHA[hidden]
     return np.asarray(json.loads(raw), dtype=np.float64)
 
@@ -50,7 +53,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
 
 
 def test_writes_result_csv_and_figures(run: tuple[Any, Path], tmp_path: Path) -> None:
-    result, out = run
+    out = run[1]
     doc = json.loads((out / "result.json").read_text())
     assert doc["schema"] == "gradprobe.result/2" and doc["name"] == "training-speed"
     lines = (out / "training_speed.csv").read_text().splitlines()
@@ -71,8 +74,9 @@ def test_epoch_zero_is_the_initial_speed_by_autograd(run: tuple[Any, Path]) -> N
         assert per_seed.shape == (CONFIG.seeds, CONFIG.epochs + 1, h) and np.all(per_seed > 0)
         net = Network((784, *[30] * h, 10), seeds=CONFIG.seeds)
         for s in (0, 4):
-            np.testing.assert_allclose(per_seed[s, 0], speeds(net, s, split.images, split.labels),
-                                       rtol=1e-4)  # fmt: skip
+            np.testing.assert_allclose(
+                per_seed[s, 0], speeds(net, s, split.images, split.labels), rtol=1e-4
+            )
         # Training moves the speeds: later epochs differ from the first.
         assert not np.allclose(per_seed[:, -1], per_seed[:, 0])
 
@@ -103,8 +107,11 @@ def test_book_numbers_are_the_books_curves_at_the_same_epoch(run: tuple[Any, Pat
 
 def test_other_settings_have_no_book_numbers(tmp_path: Path) -> None:
     exp = get_experiment("training-speed")
-    result = exp.run(TrainingSpeedConfig(seeds=2, epochs=2, eta=0.5, depths=(2,)),
-                     data="bundled", out_dir=tmp_path)  # fmt: skip
+    result = exp.run(
+        TrainingSpeedConfig(seeds=2, epochs=2, eta=0.5, depths=(2,)),
+        data="bundled",
+        out_dir=tmp_path,
+    )
     assert result.comparisons == [] and result.data["depths"]["2"]["book"] is None
     assert any("No book numbers" in s for s in result.conclusions)
 
@@ -126,9 +133,17 @@ def _synthetic(ratio_end: np.ndarray, hidden: int = 3, ordered: bool = True) -> 
     per_seed = base * (ratio_end[:, None, None] ** scale)
     if not ordered:
         per_seed = per_seed[:, :, ::-1]
-    return {"epochs": B - 1, "samples": 1000, "depths": {str(hidden): {
-        "sizes": [784, *[30] * hidden, 10], "per_seed": per_seed.tolist(),
-        "book": book_curve(hidden).tolist()}}}  # fmt: skip
+    return {
+        "epochs": B - 1,
+        "samples": 1000,
+        "depths": {
+            str(hidden): {
+                "sizes": [784, *[30] * hidden, 10],
+                "per_seed": per_seed.tolist(),
+                "book": book_curve(hidden).tolist(),
+            }
+        },
+    }
 
 
 def test_a_ratio_outside_our_band_is_said_to_disagree() -> None:
