@@ -135,9 +135,12 @@ def draw(result: Result) -> list[Drawn]:
         ax.set_xlim(-0.6, 0.8)
         ax.set_xticks([])
         ax.set_title(label, fontsize=10)
-    axes2[0][0].legend(loc="lower left", fontsize=7.5)
+    handles, labels = axes2[0][0].get_legend_handles_labels()
+    fig2.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8.5)
     fig2.suptitle(
-        f"Top-{k} bar lengths over {S} networks ({band_label(S)})", fontsize=11, fontweight="bold"
+        f"Top-{k} bar lengths: each of our networks, median and {band_label(S)}",
+        fontsize=11,
+        fontweight="bold",
     )
     out.append(
         Drawn(
