@@ -41,7 +41,7 @@ def draw(result: Result) -> list[Drawn]:
     ax.set_xticks(range(1, max(len(d["sizes"]) - 2 for d in depths.values()) + 1))
     ax.set_xlabel("hidden layer l (1 = next to the input)")
     ax.set_ylabel("speed of learning ‖δˡ‖ = ‖∂C/∂bˡ‖")
-    ax.set_title(f"‖δˡ‖ at initialisation: median, {band_label(seeds)}")
+    ax.set_title(f"‖δˡ‖ at initialisation, {seeds} networks per depth")
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("book"))
     ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower right")
@@ -50,8 +50,8 @@ def draw(result: Result) -> list[Drawn]:
         Drawn(
             "initial_speed",
             f"‖δˡ‖ of each hidden layer at initialisation over the first {samples} training "
-            f"images: median (line) and 10–90 % band of single networks (shaded; {seeds} per "
-            "depth); amber diamonds are the book's printed values, one network each. Log scale.",
+            f"images: median (line) and band (shaded; {band_label(seeds)} per depth); amber "
+            "diamonds are the book's printed values, one network each. Log scale.",
             fig,
         )
     ]
