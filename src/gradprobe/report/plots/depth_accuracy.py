@@ -56,11 +56,11 @@ def draw(result: Result) -> list[Drawn]:
             (0.2, "last", acc[:, -1], "s"),
         ):
             m_, l_, h_ = seed_band(v)
-            med, lo, hi = float(m_), float(l_), float(h_)
+            bmed, blo, bhi = float(m_), float(l_), float(h_)
             xpos = i + dx
             if len(v) >= MIN_BAND_SEEDS:
                 right.plot(
-                    [xpos, xpos], [lo, hi], color=colour, alpha=0.3, lw=9, solid_capstyle="butt"
+                    [xpos, xpos], [blo, bhi], color=colour, alpha=0.3, lw=9, solid_capstyle="butt"
                 )
             jitter = np.linspace(-0.06, 0.06, len(v)) if len(v) > 1 else np.zeros(1)
             right.plot(
@@ -75,7 +75,7 @@ def draw(result: Result) -> list[Drawn]:
             )
             right.plot(
                 [xpos - 0.09, xpos + 0.09],
-                [med, med],
+                [bmed, bmed],
                 color="#111827",
                 lw=1.8,
                 label="median, 10–90 % band" if i == 0 and reading == "best" else None,
