@@ -6,35 +6,43 @@ defaults: cross-entropy, wˡ ~ N(0, 1/n_in), bˡ ~ N(0, 1)), the length of the b
     speedˡ = ‖∂C/∂bˡ‖ = ‖(1/n) Σₓ δˡ‖      over the first n = 1000 training images
 
 and prints 0.07, 0.31 for two hidden layers, 0.012, 0.060, 0.283 for three and 0.003, 0.017,
-0.070, 0.285 for four: each layer further from the output learns several times slower. We
-measure the same for many independently initialised networks (all seeds of one depth in one
-vectorised `Network`) and report the median and 10–90 % band per hidden layer.
+0.070, 0.285 for four. We measure the same for ``seeds`` independently initialised networks per
+depth (all seeds of one depth in one vectorised `Network`); each printed number is one
+network, so it is compared with our 10–90 % band of single networks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..book import INITIAL_SPEED
+from ..book import CH5_TEXT, INITIAL_SPEED, norms_during_training, norms_file
 from ..io import write_csv
 from ..nets import Network
+from ..results import Comparison, Table, band_of, seed_band
 from ..speed import learning_speed
-from ._legacy_base import (
-    Comparison,
-    Experiment,
-    ExperimentResult,
-    Table,
-    Timer,
-    median_band,
-    one_thread,
-    register,
+from ._mnist import (
+    DEPTHS,
+    agreement_sentence,
+    check_depths,
+    check_samples,
+    load_samples,
+    net_name,
+    per_seed_rows,
+    sizes_for,
+    sup,
 )
-from ._mnist import DEPTHS, load_samples, net_name, per_seed_rows, sizes_for
+from .base import Experiment, RunContext, register
+
+#: Mean-field (or other) theory's predicted ratios ‖δˡ⁺¹‖/‖δˡ‖ per depth, to compare with ours
+#: by `ratio_predictions`: {hidden layers: [ratio of layer 2 to 1, 3 to 2, …]}. Empty until a
+#: theory module supplies them.
+PREDICTED_RATIOS: dict[int, Sequence[float]] = {}
+PREDICTION_SOURCE = "mean-field theory"
 
 
 @dataclass(frozen=True)
@@ -53,161 +61,231 @@ Config = InitialSpeedConfig
 
 
 @register
-class InitialSpeed(Experiment):
+class InitialSpeed(Experiment[InitialSpeedConfig]):
     name = "initial-speed"
     title = "Speed of learning at initialisation"
     book_ref = "Chapter 5, “The vanishing gradient problem”"
+    order = 10 * 2
     Config = InitialSpeedConfig
+    quick_note = """\
+        Quick mode measures 20 networks per depth instead of 100, on the same 1000 bundled
+        images the book uses (the first 1000 of MNIST's training set), so it can already judge
+        the book's nine printed speeds; its 10–90 % bands are rougher than the full run's."""
 
     def quick_config(self) -> InitialSpeedConfig:
         return InitialSpeedConfig(seeds=20, quick=True)
 
-    def run(
-        self,
-        config: InitialSpeedConfig,
-        *,
-        data: str | None,
-        out_dir: Path,
-        progress: Callable[[str], None] | None = None,
-    ) -> ExperimentResult:
-        say = progress or (lambda _msg: None)
-        out_dir = Path(out_dir)
-        with one_thread(), Timer() as timer:
-            mnist, split = load_samples(data, config.samples)
-            per_depth: dict[str, dict[str, Any]] = {}
-            for hidden in config.depths:
-                sizes = sizes_for(hidden)
-                say(f"{net_name(sizes)}: ‖δˡ‖ for {config.seeds} seeds")
-                net = Network(sizes, seeds=config.seeds, seed=config.seed)
-                speed = learning_speed(net, split.images, split.labels).speed.double().numpy()
-                per_depth[str(hidden)] = _stats(sizes, speed)
-        result = _result(config, per_depth, mnist.source, out_dir, timer.seconds)
-        result.write(out_dir)
-        return result
+    def validate(self, config: InitialSpeedConfig) -> None:
+        super().validate(config)
+        check_depths(config.depths)
+        check_samples(config.samples)
+
+    def compute(self, config: InitialSpeedConfig, ctx: RunContext) -> dict[str, Any]:
+        mnist, split = load_samples(ctx.data, config.samples)
+        depths: dict[str, dict[str, Any]] = {}
+        for i, hidden in enumerate(config.depths):
+            sizes = sizes_for(hidden)
+            ctx.progress(
+                f"{net_name(sizes)}: ‖δˡ‖ of {config.seeds} networks", i, len(config.depths)
+            )
+            net = Network(sizes, seeds=config.seeds, seed=config.seed, device=ctx.device)
+            speed = learning_speed(net, split.images.to(ctx.device), split.labels.to(ctx.device))
+            depths[str(hidden)] = {
+                "sizes": list(sizes),
+                "per_seed": speed.speed.double().cpu().numpy(),  # [S, H]
+                "book": _book(sizes, config),
+            }
+        ctx.progress("done", len(config.depths), len(config.depths))
+        return {"source": mnist.source, "samples": config.samples, "depths": depths}
+
+    def compare(self, config: InitialSpeedConfig, data: dict[str, Any]) -> list[Comparison]:
+        out: list[Comparison] = []
+        for d in data["depths"].values():
+            book = d.get("book")
+            if not book:
+                continue
+            per_seed = np.asarray(d["per_seed"], dtype=np.float64)
+            for l, (printed, unrounded) in enumerate(zip(book["printed"], book["figure_data"])):
+                note = ""
+                if unrounded is not None:
+                    note = (
+                        f"The book's figure data give {unrounded:.4g} for the same network "
+                        "(the text rounds it)."
+                    )
+                out.append(
+                    Comparison.reproduction(
+                        f"{net_name(d['sizes'])}: ‖δ{sup(l + 1)}‖, hidden layer {l + 1}",
+                        per_seed[:, l],
+                        printed,
+                        CH5_TEXT,
+                        note=note,
+                    )
+                )
+        out += ratio_predictions(data, PREDICTED_RATIOS, PREDICTION_SOURCE)
+        return out
+
+    def conclude(
+        self, config: InitialSpeedConfig, data: dict[str, Any], comparisons: list[Comparison]
+    ) -> list[str]:
+        return conclusions(data, comparisons)
+
+    def tables(self, config: InitialSpeedConfig, data: dict[str, Any]) -> list[Table]:
+        rows = _summary_rows(data)
+        return [
+            Table(
+                title=f"‖δˡ‖ at initialisation: median and 10–90 % band of single networks, "
+                f"{config.seeds} seeds per depth",
+                columns=[
+                    "network",
+                    "hidden layer",
+                    "median",
+                    "10 %",
+                    "90 %",
+                    "book (text)",
+                    "book (figure data)",
+                ],
+                rows=rows,
+            )
+        ]
+
+    def write_files(self, config: InitialSpeedConfig, data: dict[str, Any], out_dir: Path) -> None:
+        write_csv(
+            out_dir / "initial_speed.csv",
+            ["sizes", "seed", "hidden_layer", "speed"],
+            per_seed_rows(data["depths"], "per_seed", config.seed),
+        )
+        write_csv(
+            out_dir / "initial_speed_summary.csv",
+            ["sizes", "hidden_layer", "median", "q10", "q90", "book_text", "book_figure_data"],
+            _summary_rows(data),
+        )
 
 
-def _stats(sizes: tuple[int, ...], speed: np.ndarray) -> dict[str, Any]:
-    """Per-layer statistics of ``speed`` [S, H] over the S seeds."""
-    med, q10, q90 = median_band(speed)
-    _, q05, q95 = median_band(speed, q=(0.05, 0.95))
-    book = INITIAL_SPEED.get(sizes)
+def _book(sizes: tuple[int, ...], config: InitialSpeedConfig) -> dict[str, Any] | None:
+    """The book's numbers for ``sizes``: printed (text) and unrounded (epoch 0 of its figure
+    data, the same networks); None when the book has none or the setting differs (not 1000
+    images)."""
+    printed = INITIAL_SPEED.get(sizes)
+    if printed is None or config.samples != 1000:
+        return None
+    hidden = len(sizes) - 2
+    unrounded = norms_during_training(hidden)[0] if hidden in (2, 3, 4) else [None] * hidden
     return {
-        "sizes": list(sizes),
-        "per_seed": speed.tolist(),
-        "median": med.tolist(),
-        "q10": q10.tolist(),
-        "q90": q90.tolist(),
-        "q05": q05.tolist(),
-        "q95": q95.tolist(),
-        "book": list(book) if book else None,
+        "printed": list(printed),
+        "figure_data": list(unrounded),
+        "figure_file": norms_file(hidden),
     }
 
 
-def _result(
-    config: InitialSpeedConfig,
-    per_depth: dict[str, dict[str, Any]],
-    source: str,
-    out_dir: Path,
-    seconds: float,
-) -> ExperimentResult:
-    from ..report.plots.initial_speed import plot
-
-    n = config.seeds
-    comparisons: list[Comparison] = []
+def _summary_rows(data: dict[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = []
-    for d in per_depth.values():
-        sizes = tuple(d["sizes"])
-        book = d["book"] or [None] * len(d["median"])
-        for l, (m, lo, hi, b) in enumerate(zip(d["median"], d["q10"], d["q90"], book), 1):
-            c = Comparison(
-                quantity=f"{net_name(sizes)}: ‖δ{_sup(l)}‖, hidden layer {l}",
-                ours=m,
-                low=lo,
-                high=hi,
-                band=f"10–90 % over {n} seeds",
-                book=b,
+    for d in data["depths"].values():
+        med, lo, hi = seed_band(d["per_seed"])
+        book = d.get("book") or {}
+        printed = book.get("printed") or [None] * len(med)
+        unrounded = book.get("figure_data") or [None] * len(med)
+        seeds = len(d["per_seed"])
+        for l in range(len(med)):
+            band = seeds >= 5
+            rows.append(
+                [
+                    net_name(d["sizes"]),
+                    l + 1,
+                    float(med[l]),
+                    float(lo[l]) if band else None,
+                    float(hi[l]) if band else None,
+                    printed[l],
+                    unrounded[l],
+                ]
             )
-            if c.inside is False:
-                c.note = _why_outside(config, m, b)
-            comparisons.append(c)
-            rows.append([net_name(sizes), l, m, lo, hi, b])
-    write_csv(
-        out_dir / "initial_speed.csv",
-        ["sizes", "seed", "hidden_layer", "speed"],
-        per_seed_rows(per_depth, "per_seed", config.seed),
-    )
-    write_csv(
-        out_dir / "initial_speed_summary.csv",
-        ["sizes", "hidden_layer", "median", "q10", "q90", "book"],
-        rows,
-    )
-    figure = plot(per_depth, out_dir, seeds=n)
-    return InitialSpeed.make_result(
-        config,
-        summary=_summary(per_depth, n, config.samples),
-        explanation=EXPLANATION,
-        comparisons=comparisons,
-        tables=[
-            Table(
-                title=f"‖δˡ‖ at initialisation, median and 10–90 % band over {n} seeds",
-                columns=["network", "hidden layer", "median", "10 %", "90 %", "book"],
-                rows=rows,
+    return rows
+
+
+def ratio_predictions(
+    data: dict[str, Any], predicted: Mapping[int, Sequence[float]], source: str
+) -> list[Comparison]:
+    """``prediction`` rows: a theory's ratio ‖δˡ⁺¹‖/‖δˡ‖ for each pair of consecutive hidden
+    layers against our per-seed ratios. ``predicted[h]`` lists h − 1 ratios (layer 2 to 1,
+    3 to 2, …) for h hidden layers; depths it lacks get no row."""
+    out: list[Comparison] = []
+    for key, d in data["depths"].items():
+        ratios = predicted.get(int(key))
+        if not ratios:
+            continue
+        s = np.asarray(d["per_seed"], dtype=np.float64)
+        for l, r in enumerate(ratios[: s.shape[1] - 1]):
+            out.append(
+                Comparison.prediction(
+                    f"{net_name(d['sizes'])}: ‖δ{sup(l + 2)}‖ / ‖δ{sup(l + 1)}‖",
+                    s[:, l + 1] / s[:, l],
+                    float(r),
+                    source,
+                )
             )
-        ],
-        figures=[figure],
-        data={"hidden_layers": per_depth, "samples": config.samples, "source": source},
-        seconds=seconds,
-    )
+    return out
 
 
-def _sup(l: int) -> str:
-    return "⁰¹²³⁴⁵⁶⁷⁸⁹"[l] if l < 10 else f"^{l}"
-
-
-def _why_outside(config: InitialSpeedConfig, ours: float, book: float) -> str:
-    if config.quick:
-        return f"quick mode: only {config.seeds} seeds, so the 10–90 % band is rough."
-    side = "above" if book > ours else "below"
-    return (
-        f"The book prints one network's value (one seed), here {side} our 10–90 % band of "
-        f"{config.seeds} seeds; a single draw lands outside that band 20 % of the time, and the "
-        "book rounds to one or two significant figures."
-    )
-
-
-def _summary(per_depth: dict[str, dict[str, Any]], seeds: int, samples: int) -> str:
-    deepest = per_depth[max(per_depth, key=int)]
-    med = deepest["median"]
-    ratio = np.median(
-        np.asarray(deepest["per_seed"])[:, -1] / np.asarray(deepest["per_seed"])[:, 0]
-    )
-    factors = [
-        np.median(np.asarray(d["per_seed"])[:, l + 1] / np.asarray(d["per_seed"])[:, l])
-        for d in per_depth.values()
-        for l in range(len(d["median"]) - 1)
-    ]
-    text = (
-        f"Over {seeds} freshly initialised networks and the first {samples} training images, "
-        f"the median speed ‖δˡ‖ of {net_name(tuple(deepest['sizes']))} is "
-        + ", ".join(f"{m:.3g}" for m in med)
-        + f" from the first hidden layer to the last: the first learns {ratio:.0f}× slower "
-        f"(median over seeds). "
-    )
-    if factors:
-        text += (
-            f"Each step back towards the input divides the speed by {min(factors):.1f}–"
-            f"{max(factors):.1f} (medians), of the order of the factor 4 that σ′ ≤ 1/4 alone "
-            "would give."
+def conclusions(data: dict[str, Any], comparisons: Sequence[Comparison]) -> list[str]:
+    """Sentences chosen and filled from the measured speeds (and the comparisons)."""
+    out: list[str] = []
+    steps: list[float] = []
+    unordered: list[str] = []
+    for d in data["depths"].values():
+        s = np.asarray(d["per_seed"], dtype=np.float64)
+        med = np.median(s, axis=0)
+        steps += [float(np.median(s[:, l + 1] / s[:, l])) for l in range(s.shape[1] - 1)]
+        bad = [l + 1 for l in range(s.shape[1] - 1) if not med[l] < med[l + 1]]
+        if bad:
+            unordered.append(f"{net_name(d['sizes'])} (hidden layer {', '.join(map(str, bad))})")
+    deepest = max(data["depths"].values(), key=lambda d: len(d["sizes"]))
+    s = np.asarray(deepest["per_seed"], dtype=np.float64)
+    med = np.median(s, axis=0)
+    seeds = s.shape[0]
+    if s.shape[1] >= 2:
+        ratio = band_of(s[:, -1] / s[:, 0])
+        slower = ratio.median > 1
+        out.append(
+            f"Over {seeds} freshly initialised networks and the first {data['samples']} training "
+            f"images, the median speeds ‖δˡ‖ of {net_name(deepest['sizes'])} are "
+            + ", ".join(f"{m:.3g}" for m in med)
+            + " from the first hidden layer to the last: the first hidden layer learns "
+            + (
+                f"{ratio.median:.0f}× slower than the last"
+                if slower
+                else f"{1 / ratio.median:.1f}× faster than the last, the opposite of the book"
+            )
+            + (
+                f" (10–90 % of single networks: {ratio.low:.0f}–{ratio.high:.0f}×)."
+                if ratio.low is not None and ratio.high is not None and slower
+                else "."
+            )
         )
-    inside = [
-        lo <= b <= hi
-        for d in per_depth.values()
-        if d["book"]
-        for lo, hi, b in zip(d["q10"], d["q90"], d["book"])
-    ]
-    if inside:
-        text += f" {sum(inside)} of the book's {len(inside)} values lie inside our 10–90 % bands."
-    return text
+    if not unordered and steps:
+        out.append(
+            f"At every depth each hidden layer learns slower than the next one (medians), as the "
+            f"book finds: each step back towards the input divides the speed by "
+            f"{min(steps):.1f}–{max(steps):.1f}."
+        )
+    elif unordered:
+        out.append(
+            "Unlike the book, where every earlier hidden layer is slower than the next, here the "
+            "median speed does not fall towards the input in " + "; ".join(unordered) + "."
+        )
+    sentence = agreement_sentence(comparisons, "printed speeds")
+    if sentence:
+        out.append(sentence)
+    elif not any(c.kind == "reproduction" for c in comparisons):
+        out.append(
+            "No book numbers for these settings: the book measures on the first 1000 "
+            "training images, with 2, 3 and 4 hidden layers."
+        )
+    preds = [c for c in comparisons if c.kind == "prediction"]
+    if preds:
+        inside = sum(c.verdict == "agrees" for c in preds)
+        out.append(
+            f"{inside} of {len(preds)} predicted ratios ({preds[0].source}) lie inside our band."
+        )
+    return out
 
 
 EXPLANATION = """\
@@ -219,9 +297,8 @@ are N(0, 1/n_in), so these factors are typically well below one: each layer furt
 gets a smaller ‖δˡ‖ = ‖∂C/∂bˡ‖, and it is this gradient that decides how fast its biases (and, by
 BP4, its weights) move.
 
-The figure shows exactly that on a log axis: for two, three and four hidden layers the speed falls
-by a roughly constant factor per layer towards the input, so the first hidden layer of the
-four-hidden-layer network learns about a hundred times slower than the last. The band is the
-spread over independently initialised networks; the book's numbers are one network each, so they
-should fall inside our band, not on our median.
+The figure shows the speed of each hidden layer on a log axis for two, three and four hidden
+layers. The band is the spread of single networks over seeds (10–90 %); the book's numbers are one
+network each, so they should fall inside our band, not on our median.
 """
+InitialSpeed.explanation = EXPLANATION

@@ -1,111 +1,112 @@
-"""Figure of ``depth-accuracy``: accuracy per epoch for each depth, and best accuracy vs book."""
+"""Figure of ``depth-accuracy``: accuracy per epoch for each depth, and the best and last
+epoch's accuracy per depth against the book's one run."""
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from gradprobe.book import DEPTH_ACCURACY
-from gradprobe.experiments._legacy_base import Figure
-from gradprobe.experiments._mnist import net_name
-from gradprobe.report import style
-from gradprobe.report.plots import save
-
-STEM = "depth_accuracy"
+from ...results import MIN_BAND_SEEDS, Result, band_label, seed_band
+from .. import style
+from ..figures import Drawn
 
 
-def plot(
-    runs: dict[str, dict[str, Any]],
-    stats: dict[str, dict[str, Any]],
-    out_dir: Path,
-    *,
-    seeds: int,
-    evaluated_on: str,
-) -> Figure:
-    """Left: mean accuracy against epoch per depth, min–max over seeds shaded. Right: best
-    accuracy per depth — every seed (dots), mean with its 95 % interval (bar), the 95 % range
-    of one run (light bar) and the book's single run (amber diamond). ``runs[h]["accuracy"]``
-    is [S, E] in percent; ``stats[h]["best"]`` as made by the experiment."""
+def draw(result: Result) -> list[Drawn]:
+    """Left: median accuracy against epoch per depth, 10–90 % band of single runs shaded.
+    Right: per depth, the best-epoch and last-epoch accuracy of every seed (dots), their median
+    and band, and the book's number (amber diamond, only where the settings are the book's).
+    Reads ``data``: ``depths[h]`` (``sizes``, ``accuracy`` [S, E] %), ``evaluated_on``,
+    ``book`` {h: %}, ``book_comparable``."""
+    data = result.data
+    depths = data["depths"]
+    ev = data.get("evaluated_on", "test")
+    keys = list(depths)
+    book = data.get("book", {}) if data.get("book_comparable") else {}
     fig, (left, right) = style.subplots(
-        1, 2, figsize=(10.5, 4.3), gridspec_kw={"width_ratios": [1.5, 1]}
+        1, 2, figsize=(10.5, 4.4), gridspec_kw={"width_ratios": [1.4, 1]}
     )
-    keys = list(runs)
-    names = [net_name(tuple(runs[h]["sizes"])) for h in keys]
+    seeds = 0
     for i, h in enumerate(keys):
         colour = style.PALETTE[i % len(style.PALETTE)]
-        acc = np.asarray(runs[h]["accuracy"], dtype=np.float64)
+        acc = np.asarray(depths[h]["accuracy"], dtype=np.float64)
+        seeds = acc.shape[0]
+        med, lo, hi = seed_band(acc)
         epochs = np.arange(1, acc.shape[1] + 1)
-        left.fill_between(
-            epochs, acc.min(0), acc.max(0), color=colour, alpha=style.BAND_ALPHA, lw=0
-        )
+        if seeds >= MIN_BAND_SEEDS:
+            left.fill_between(epochs, lo, hi, color=colour, alpha=style.BAND_ALPHA, lw=0)
         left.plot(
             epochs,
-            acc.mean(0),
+            med,
             color=colour,
-            label=f"{names[i]}",
+            label="-".join(map(str, depths[h]["sizes"])),
             marker="." if len(epochs) < 5 else None,
         )
     left.set_xlabel("epoch")
-    left.set_ylabel(f"{evaluated_on} accuracy (%)")
-    left.set_title(f"Mean of {seeds} seeds, min–max shaded")
-    finals = np.concatenate([np.asarray(runs[h]["accuracy"])[:, -1] for h in keys])
-    top = float(max(np.max([np.max(runs[h]["accuracy"]) for h in keys]), *DEPTH_ACCURACY.values()))
-    left.set_ylim(max(float(finals.min()) - 3.0, 0.0), min(top + 0.4, 100.0))
+    left.set_ylabel(f"{ev} accuracy (%)")
+    left.set_title(f"Median of {seeds} seeds, 10–90 % band shaded")
     left.xaxis.set_major_locator(MaxNLocator(integer=True))
-    left.legend(loc="best")
+    left.legend(loc="lower right")
 
-    x = np.arange(len(keys))
+    values: list[float] = []
     for i, h in enumerate(keys):
         colour = style.PALETTE[i % len(style.PALETTE)]
-        b = stats[h]["best"]
-        lo, hi = _single_run(b)
-        if np.isfinite(lo) and np.isfinite(hi):
-            right.plot([i, i], [lo, hi], color=colour, alpha=0.25, lw=10, solid_capstyle="butt",
-                       label="95 % range of one run" if i == 0 else None)  # fmt: skip
-        jitter = np.linspace(-0.12, 0.12, len(b["per_seed"])) if len(b["per_seed"]) > 1 else [0.0]
-        right.plot(i + np.asarray(jitter) + 0.22, b["per_seed"], "o", color=colour, ms=3.5,
-                   alpha=0.8, label="each seed" if i == 0 else None)  # fmt: skip
-        ci_lo, ci_hi = b["ci95"]
-        if np.isfinite(ci_lo) and np.isfinite(ci_hi):
-            right.errorbar(i, b["mean"], yerr=[[b["mean"] - ci_lo], [ci_hi - b["mean"]]],
-                           fmt="none", ecolor="#111827", capsize=4, lw=1.4)  # fmt: skip
-        right.plot(i, b["mean"], "_", color="#111827", ms=16, mew=2,
-                   label="mean, 95 % CI" if i == 0 else None)  # fmt: skip
-        book = DEPTH_ACCURACY.get(tuple(runs[h]["sizes"]))
-        if book is not None:
-            right.plot(i - 0.22, book, **{**style.BOOK_MARKER, "markersize": 7},
-                       label="book (one run)" if i == 0 else None)  # fmt: skip
-    right.set_xticks(x, [f"{len(runs[h]['sizes']) - 2} hidden" for h in keys])
+        acc = np.asarray(depths[h]["accuracy"], dtype=np.float64)
+        for dx, reading, v, marker in (
+            (-0.2, "best", acc.max(axis=1), "o"),
+            (0.2, "last", acc[:, -1], "s"),
+        ):
+            m_, l_, h_ = seed_band(v)
+            bmed, blo, bhi = float(m_), float(l_), float(h_)
+            xpos = i + dx
+            if len(v) >= MIN_BAND_SEEDS:
+                right.plot(
+                    [xpos, xpos], [blo, bhi], color=colour, alpha=0.3, lw=9, solid_capstyle="butt"
+                )
+            jitter = np.linspace(-0.06, 0.06, len(v)) if len(v) > 1 else np.zeros(1)
+            right.plot(
+                xpos + jitter,
+                v,
+                marker,
+                color=colour,
+                ms=3.2,
+                alpha=0.85,
+                ls="none",
+                label=f"{reading} epoch, each seed" if i == 0 else None,
+            )
+            right.plot(
+                [xpos - 0.09, xpos + 0.09],
+                [bmed, bmed],
+                color="#111827",
+                lw=1.8,
+                label="median, 10–90 % band" if i == 0 and reading == "best" else None,
+            )
+            values += [float(np.min(v)), float(np.max(v))]
+        ref = book.get(h)
+        if ref is not None:
+            right.plot(
+                i,
+                ref,
+                **{**style.BOOK_MARKER, "markersize": 7},
+                label="book (one run)" if i == 0 else None,
+            )
+            values.append(float(ref))
+    right.set_xticks(np.arange(len(keys)), [f"{len(depths[h]['sizes']) - 2} hidden" for h in keys])
     right.set_xlim(-0.6, len(keys) - 0.4)
-    right.set_ylabel(f"best {evaluated_on} accuracy (%)")
-    right.set_title("Best epoch: ours against the book")
-    right.legend(loc="lower center", fontsize=8, ncol=2)
-    lows = [np.nanmin([stats[h]["best"]["min"], _single_run(stats[h]["best"])[0]]) for h in keys]
-    highs = [np.nanmax([stats[h]["best"]["max"], _single_run(stats[h]["best"])[1]]) for h in keys]
-    books = [v for h in keys if (v := DEPTH_ACCURACY.get(tuple(runs[h]["sizes"]))) is not None]
-    lo_all = np.nanmin([*lows, *books])
-    hi_all = np.nanmax([*highs, *books])
-    pad = max(0.15, 0.1 * (hi_all - lo_all))
-    right.set_ylim(lo_all - 3.2 * pad, hi_all + pad)  # room for the legend below
-    return save(
-        fig,
-        out_dir,
-        STEM,
-        caption=(
-            f"Left: {evaluated_on} accuracy after each epoch, mean of {seeds} seeds with the "
-            "min–max over seeds shaded. Right: best accuracy per depth, each seed a dot, the mean "
-            "with its 95 % interval, the 95 % range of a single run (light bar) and the book's "
-            "single run (amber diamond)."
-        ),
+    right.set_ylabel(f"{ev} accuracy (%)")
+    right.set_title("Best (left) and last (right) epoch")
+    lo_all, hi_all = min(values), max(values)
+    pad = max(0.15, 0.08 * (hi_all - lo_all))
+    right.set_ylim(lo_all - 4.0 * pad, hi_all + pad)  # room for the legend below
+    right.legend(loc="lower center", fontsize=7.5, ncol=2)
+    caption = (
+        f"Left: {ev} accuracy after each epoch, median of {seeds} seeds with the 10–90 % band of "
+        f"single runs shaded ({band_label(seeds)}). Right: per depth, every seed's best-epoch "
+        "(circles) and last-epoch (squares) accuracy with their median and band"
     )
-
-
-def _single_run(best: dict[str, Any]) -> tuple[float, float]:
-    """The 95 % range of one run, or NaNs with fewer than 3 seeds (too wide to mean much)."""
-    lo, hi = best["single_run95"]
-    if len(best["per_seed"]) < 3 or lo is None or hi is None:
-        return float("nan"), float("nan")
-    return float(lo), float(hi)
+    caption += (
+        ": the book does not say which epoch it quotes; amber diamonds are its single runs."
+        if book
+        else "; the book's numbers are for other settings (50 000 "
+        "training images), so they are not drawn."
+    )
+    return [Drawn("depth_accuracy", caption, fig)]

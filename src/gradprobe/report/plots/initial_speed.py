@@ -2,55 +2,56 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 
-from gradprobe.experiments._legacy_base import Figure
-from gradprobe.experiments._mnist import net_name
-from gradprobe.report import style
-from gradprobe.report.plots import save
-
-STEM = "initial_speed"
+from ...results import MIN_BAND_SEEDS, Result, band_label, seed_band
+from .. import style
+from ..figures import Drawn
 
 
-def plot(per_depth: dict[str, dict[str, Any]], out_dir: Path, *, seeds: int) -> Figure:
-    """One line per depth: median ‖δˡ‖ against hidden layer l, 10–90 % band shaded, the book's
-    values as amber diamonds. ``per_depth[h]`` has ``sizes``, ``median``, ``q10``, ``q90``
-    (each [H]) and ``book`` ([H] or None)."""
+def draw(result: Result) -> list[Drawn]:
+    """One line per depth: median ‖δˡ‖ against hidden layer l with the 10–90 % band of single
+    networks shaded (≥ 5 seeds), the book's printed values as amber diamonds. Reads
+    ``data["depths"][h]``: ``sizes``, ``per_seed`` [S, H], ``book`` ({printed: [H]} or None)."""
+    depths = result.data["depths"]
     fig, ax = style.subplots(figsize=(6.4, 4.2))
     book_labelled = False
-    for i, (hidden, d) in enumerate(sorted(per_depth.items(), key=lambda kv: int(kv[0]))):
+    seeds = 0
+    for i, (hidden, d) in enumerate(sorted(depths.items(), key=lambda kv: int(kv[0]))):
         colour = style.PALETTE[i % len(style.PALETTE)]
-        layers = np.arange(1, len(d["median"]) + 1)
-        name = net_name(tuple(d["sizes"]))
-        ax.fill_between(layers, d["q10"], d["q90"], color=colour, alpha=style.BAND_ALPHA, lw=0)
-        ax.plot(layers, d["median"], color=colour, marker="o", label=f"{name} ({hidden} hidden)")
-        if d["book"]:
+        per_seed = np.asarray(d["per_seed"], dtype=np.float64)
+        seeds = per_seed.shape[0]
+        med, lo, hi = seed_band(per_seed)
+        layers = np.arange(1, per_seed.shape[1] + 1)
+        name = "-".join(map(str, d["sizes"]))
+        if seeds >= MIN_BAND_SEEDS:
+            ax.fill_between(layers, lo, hi, color=colour, alpha=style.BAND_ALPHA, lw=0)
+        ax.plot(layers, med, color=colour, marker="o", label=f"{name} ({hidden} hidden)")
+        book = d.get("book")
+        if book:
             ax.plot(
                 layers,
-                d["book"],
+                book["printed"],
                 **{**style.BOOK_MARKER, "markeredgecolor": "white", "markeredgewidth": 0.8},
                 label=None if book_labelled else "book (one network each)",
                 zorder=5,
             )
             book_labelled = True
     ax.set_yscale("log")
-    ax.set_xticks(range(1, max(len(d["median"]) for d in per_depth.values()) + 1))
+    ax.set_xticks(range(1, max(len(d["sizes"]) - 2 for d in depths.values()) + 1))
     ax.set_xlabel("hidden layer l (1 = next to the input)")
     ax.set_ylabel("speed of learning ‖δˡ‖ = ‖∂C/∂bˡ‖")
-    ax.set_title(f"‖δˡ‖ at initialisation: median and 10–90 % band, {seeds} seeds")
+    ax.set_title(f"‖δˡ‖ at initialisation, {seeds} networks per depth")
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("book"))
     ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower right")
-    return save(
-        fig,
-        out_dir,
-        STEM,
-        caption=(
-            "‖δˡ‖ of each hidden layer at initialisation over the first 1000 training images: "
-            f"median (line) and 10–90 % band (shaded) of {seeds} networks per depth; "
-            "amber diamonds are the book's values. Log scale."
-        ),
-    )
+    samples = result.data.get("samples", 1000)
+    return [
+        Drawn(
+            "initial_speed",
+            f"‖δˡ‖ of each hidden layer at initialisation over the first {samples} training "
+            f"images: median (line) and band (shaded; {band_label(seeds)} per depth); amber "
+            "diamonds are the book's printed values, one network each. Log scale.",
+            fig,
+        )
+    ]
