@@ -244,12 +244,9 @@ def test_a_broken_log_does_not_stop_the_run() -> None:
 
 @pytest.mark.slow
 def test_all_quick_for_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Every registered experiment, quick, end to end: results, figures, one report. Skipped
-    while some experiment still runs on the transitional legacy base."""
+    """Every registered experiment, quick, end to end: results, figures, one report."""
     names = experiments.available()
-    legacy = [n for n in names if not isinstance(experiments.get_experiment(n), base.Experiment)]
-    if legacy:
-        pytest.skip(f"not yet on the new experiment base: {', '.join(legacy)}")
+    assert all(isinstance(experiments.get_experiment(n), base.Experiment) for n in names)
     assert main(["reproduce", "all", "--quick", "--out", str(tmp_path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert list(doc["experiments"]) == names and doc["failed"] == [] and doc["warnings"] == []

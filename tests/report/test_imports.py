@@ -3,9 +3,7 @@ the architecture's rules — ``report`` never imports ``experiments``, ``experim
 imports ``report``, and ``results`` imports nothing of gradprobe and nothing heavier than NumPy.
 
 Every ``import`` statement counts, also those inside functions (a lazy import is still a
-dependency). Transitional: while ``experiments/_legacy_base.py`` exists, modules that import it
-(the experiments and figure modules not yet moved to the new base) are exempt from the two
-report/experiments rules; the exemption ends by itself when that file is deleted.
+dependency).
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from pathlib import Path
 import gradprobe
 
 SRC = Path(gradprobe.__file__).resolve().parent
-LEGACY = "gradprobe.experiments._legacy_base"
 
 
 def module_name(path: Path) -> str:
@@ -121,10 +118,6 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def _legacy(name: str, g: dict[str, set[str]]) -> bool:
-    return LEGACY in MODULES and LEGACY in g[name]
-
-
 def test_the_walk_sees_the_package() -> None:
     g = graph()
     assert "gradprobe.report.html" in g and "gradprobe.experiments.base" in g
@@ -154,21 +147,12 @@ def test_report_never_imports_experiments_and_back() -> None:
     g = graph()
     bad = []
     for name, targets in g.items():
-        if _legacy(name, g):
-            continue
         for t in targets:
             if name.startswith("gradprobe.report") and t.startswith("gradprobe.experiments"):
                 bad.append(f"{name} imports {t}")
             if name.startswith("gradprobe.experiments") and t.startswith("gradprobe.report"):
                 bad.append(f"{name} imports {t}")
     assert bad == []
-
-
-def test_the_reports_own_modules_are_not_legacy() -> None:
-    g = graph()
-    own = [n for n in g if n.startswith("gradprobe.report") and ".plots." not in n]
-    assert "gradprobe.report.plots" in own  # the figure modules' package itself is not exempt
-    assert [n for n in own if _legacy(n, g)] == []
 
 
 def test_results_sits_at_the_bottom() -> None:

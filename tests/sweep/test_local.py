@@ -171,13 +171,8 @@ def test_the_sweep_page_maps_two_keys_with_the_seed_spread(tmp_path: Path) -> No
         write_sweep_report(out, x="nope")
 
 
-def test_a_real_experiment_sweeps_once_migrated(tmp_path: Path) -> None:
+def test_a_real_experiment_sweeps(tmp_path: Path) -> None:
     """The chain of single neurons (ch. 5), quick: two depths, through the same machinery."""
-    from gradprobe.experiments.base import Experiment, get_experiment
-
-    exp = get_experiment("chain")
-    if not isinstance(exp, Experiment):
-        pytest.skip("chain still uses the legacy experiment API (not yet migrated)")
     plan = plan_sweep("chain", {"depth": "3,4"}, tmp_path / "s", quick=True)
     summary = run_sweep(plan, jobs=1, show="none")
     assert summary.done == 2 and not summary.failed
