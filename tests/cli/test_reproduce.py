@@ -144,8 +144,9 @@ def test_all_refuses_a_non_regular_report_before_any_work(
     [
         (["reproduce"], "name an experiment"),
         (["reproduce", "no-such-thing"], "unknown experiment"),
-        (["reproduce", NAME, "--seeds", "0"], "positive integer"),
-        (["reproduce", NAME, "--out", ""], "--out is empty"),
+        (["reproduce", NAME, "--seeds", "0"], "a number of seeds from 1"),
+        (["reproduce", NAME, "--seeds", "1000000"], "a number of seeds from 1"),
+        (["reproduce", NAME, "--out", ""], "non-empty"),
     ],
 )
 def test_errors_are_one_line_exit_2(
@@ -163,8 +164,10 @@ def test_out_that_is_a_file_is_refused(
     toy: type[Toy], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "f").write_text("x", "utf-8")
-    assert main(["reproduce", NAME, "--out", str(tmp_path / "f")]) == 2
-    assert "exists and is not a folder" in _one_error_line(capsys.readouterr().err)
+    with pytest.raises(SystemExit) as exit_:  # refused when parsed (c.output_dir)
+        main(["reproduce", NAME, "--out", str(tmp_path / "f")])
+    assert exit_.value.code == 2
+    assert "exists and is a file, not a folder" in _one_error_line(capsys.readouterr().err)
 
 
 def test_help_examples_name_no_path_outside_the_package(capsys: pytest.CaptureFixture[str]):
@@ -254,3 +257,24 @@ def test_all_quick_for_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     for name in names:
         assert f'<section id="{name}" class="experiment"' in page
         assert doc["experiments"][name]["figures"], f"{name} drew no figure"
+
+
+def test_device_reaches_the_experiment(
+    toy: type[Toy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--device is resolved before any work and handed to `Experiment.run`."""
+    import torch
+
+    seen: list[str] = []
+    run = base.Experiment.run
+
+    def spy(self: Any, config: Any, **kw: Any) -> Any:
+        seen.append(kw["device"])
+        return run(self, config, **kw)
+
+    monkeypatch.setattr(base.Experiment, "run", spy)
+    assert main(["reproduce", NAME, "--quick", "--device", "cpu", "--out", str(tmp_path)]) == 0
+    assert seen == ["cpu"]
+    if not torch.cuda.is_available():
+        assert main(["reproduce", NAME, "--device", "cuda", "--out", str(tmp_path / "g")]) == 2
+        assert seen == ["cpu"] and not (tmp_path / "g").exists()

@@ -46,3 +46,18 @@ def test_speed_bad_input(capsys, argv):
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_speed_median_is_numpys_and_inside_its_band(capsys):
+    """An even number of seeds: the median is the mean of the two middle values (numpy), not
+    torch.median's lower one, so q10 ≤ median ≤ q90 always (tolerance 1e-12)."""
+    import numpy as np
+
+    assert (
+        main(["speed", "--sizes", "784,5,5,10", "--seeds", "4", "--samples", "50", "--json"]) == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    per_seed = np.array(out["per_seed"])
+    assert np.allclose(out["median"], np.median(per_seed, axis=0), rtol=0, atol=1e-12)
+    for lo, mid, hi in zip(out["q10"], out["median"], out["q90"]):
+        assert lo <= mid <= hi

@@ -115,7 +115,7 @@ def test_resume_from_a_damaged_checkpoint_is_exit_2(capsys, tmp_path):
         (["--momentum", "1.5"], "momentum"),
         (["--sizes", "100,10,10"], "input"),
         (["--sizes", "784,30"], "10 classes"),
-        (["--sizes", "784,30,5"], "end --sizes with 10"),
+        (["--sizes", "784,30,5"], "the last size must be 10"),
         (["--device", "tpu"], "device"),
         (["--threads", "0"], "threads"),
         (["--out", "/proc/version"], "not a folder"),
@@ -145,3 +145,16 @@ def test_corrupt_data_dir(capsys, tmp_path):
     assert main(["train", "--data", str(tmp_path), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_batch_size_above_the_training_images_is_refused(capsys):
+    argv = ["train", "--data", "bundled", "--epochs", "1", "--batch-size", "5000"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--batch-size 5000 exceeds the 1000 training images" in err
+
+
+def test_resume_in_a_missing_folder_creates_nothing(capsys, tmp_path):
+    assert main(["train", "--out", str(tmp_path / "new"), "--resume"]) == 2
+    assert "no run to continue" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

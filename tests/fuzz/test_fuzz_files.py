@@ -180,9 +180,6 @@ def test_history_files(case: tuple[str, str], tmp_path_factory) -> None:
     assert list(df.columns) == ["step", "layer", "quantity", "value"]
 
 
-@pytest.mark.xfail(
-    reason="cli/diagnose.py + probe/diagnose.py (probe): odd histories", strict=False
-)
 @settings(max_examples=max_examples(1))
 @given(case=history_text())
 def test_diagnose_on_any_history(case: tuple[str, str], sandbox: Path) -> None:
@@ -193,7 +190,6 @@ def test_diagnose_on_any_history(case: tuple[str, str], sandbox: Path) -> None:
     check_case(["diagnose", "--json", str(path)], sandbox)
 
 
-@pytest.mark.xfail(reason="report/ (report): hostile result files", strict=False)
 @settings(max_examples=max_examples(1))
 @given(text=st.one_of(st.sampled_from(HOSTILE_JSON), json_values.map(json.dumps)))
 def test_report_on_any_result_file(text: str, sandbox: Path) -> None:

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
 from ..results import Scoreboard
+from . import _common as c
 
 NAME = "report"
 HELP = "write a self-contained HTML report from the results of `gradprobe reproduce`"
@@ -34,10 +34,16 @@ is refused."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare `report`'s arguments on the sub-command parser `main` gives us."""
-    parser.add_argument("dir", metavar="DIR", help="the --out folder of `gradprobe reproduce`")
+    parser.add_argument(
+        "dir",
+        metavar="DIR",
+        type=c.existing_dir,
+        help="the --out folder of `gradprobe reproduce` (or of `gradprobe sweep`)",
+    )
     parser.add_argument(
         "--out",
         metavar="FILE",
+        type=c.output_file_or_dir,
         default=None,
         help="where to write the page (default: DIR/report.html; a folder gets report.html)",
     )
@@ -58,12 +64,8 @@ def run(args: argparse.Namespace) -> int:
     """Write the report; print its path and headline (warnings on stderr). Bad input →
     `GradprobeError` (one line, exit 2)."""
     from ..report.html import board_line, generate_report
-    from ._common import emit_json
 
-    if not args.dir.strip():
-        raise ConfigError("DIR is empty; name the --out folder of `gradprobe reproduce`")
-    if args.out is not None and not args.out.strip():
-        raise ConfigError("--out is empty; name a file or leave --out out")
+    # DIR (c.existing_dir) and --out (c.output_file_or_dir) were checked when parsed
     if (Path(args.dir) / "sweep.json").is_file():  # a sweep folder: its own page
         from . import sweep_report
 
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in info.warnings:
         print(f"gradprobe report: warning: {warning}", file=sys.stderr)
     if args.json:
-        emit_json(
+        c.emit_json(
             {
                 "report": str(info.path),
                 "experiments": info.experiments,

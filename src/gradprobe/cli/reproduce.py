@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..io import check_output_dir
+from ..nets import DEVICES, resolve_device
 from . import _common as c
 
 NAME = "reproduce"
@@ -45,24 +47,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "name", nargs="?", metavar="NAME", help="an experiment (see --list), or 'all' for all"
     )
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
-    p.add_argument("--seeds", type=c.positive_int, default=None,
+    p.add_argument("--seeds", type=c.seeds, default=None,
                    help="seeds (networks) per setting, instead of the experiment's default; "
                         "with 'all', applied to every experiment that has seeds")  # fmt: skip
     p.add_argument("--quick", action="store_true",
                    help="reduced settings on the bundled data: seconds, not minutes")  # fmt: skip
-    p.add_argument("--out", type=_folder, default=Path("results"), metavar="DIR",
+    p.add_argument("--out", type=c.output_dir, default=Path("results"), metavar="DIR",
                    help="each experiment writes DIR/NAME (default: results)")  # fmt: skip
     p.add_argument("--threads", type=c.positive_int, default=None, metavar="N",
                    help="torch intra-op threads while an experiment runs "
                         "(default: the experiments' policy, 1)")  # fmt: skip
+    p.add_argument("--device", choices=list(DEVICES), default="cpu",
+                   help="where to compute: cpu (default), cuda, or auto (the GPU if there is "
+                        "one)")  # fmt: skip
     c.add_data_option(p, bundled_default=False)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-
-
-def _folder(text: str) -> Path:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("--out is empty; name a folder")
-    return Path(text).expanduser()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
     todo = available() if everything else [args.name]
     experiments = [get_experiment(n) for n in todo]  # unknown names fail before any work
     configs = [_config(e, args, several=everything) for e in experiments]
-    out_root: Path = args.out
-    if out_root.exists() and not out_root.is_dir():
-        raise ConfigError(f"--out {out_root} exists and is not a folder")
+    # --out given was checked when parsed (c.output_dir); the default is checked here
+    out_root: Path = check_output_dir(args.out, "--out")
+    device = str(resolve_device(args.device))  # a missing GPU is refused before any work
     report_file = report_path(out_root, None)
     update_report = everything or report_file.exists() or report_file.is_symlink()
     if update_report:
@@ -107,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
         try:
             with progress_display(exp.name) as progress:
                 result = exp.run(
-                    config, out_dir=folder, data=data, progress=progress, threads=args.threads
+                    config,
+                    out_dir=folder,
+                    data=data,
+                    device=device,
+                    progress=progress,
+                    threads=args.threads,
                 )
         except Exception as e:
             if not everything:

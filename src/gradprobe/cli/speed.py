@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import torch
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -33,10 +33,10 @@ examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_network_options(p, "784,30,30,10")
-    p.add_argument("--seeds", type=c.positive_int, default=50, help="networks (default 50)")
+    p.add_argument("--seeds", type=c.seeds, default=50, help="networks (default 50)")
     p.add_argument(
         "--samples",
-        type=c.positive_int,
+        type=c.samples,
         default=1000,
         help="first n training images to average over (default 1000, as the book)",
     )
@@ -53,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if len(args.sizes) < 3:
         raise ConfigError(f"sizes {','.join(map(str, args.sizes))} have no hidden layer to measure")
+    c.check_model_size(args.sizes, args.seeds)
     spec = args.data
     if spec is None and args.samples <= BUNDLED_SIZE:
         spec = "bundled"  # the first 1000 training images ship with the package
@@ -63,18 +64,7 @@ def run(args: argparse.Namespace) -> int:
             f"images in {data.source}"
         )
     split = data.training.subset(args.samples)
-    shown = ",".join(map(str, args.sizes))
-    if split.images.shape[1] != args.sizes[0]:
-        raise ConfigError(
-            f"--sizes {shown}: the input layer has {args.sizes[0]} neurons but the images of "
-            f"MNIST have {split.images.shape[1]} pixels; start --sizes with "
-            f"{split.images.shape[1]}"
-        )
-    if args.sizes[-1] != MNIST_CLASSES:
-        raise ConfigError(
-            f"--sizes {shown}: the output layer has {args.sizes[-1]} neurons but MNIST has "
-            f"{MNIST_CLASSES} classes; end --sizes with {MNIST_CLASSES}"
-        )
+    c.check_sizes_for_data(args.sizes, int(split.images.shape[1]), MNIST_CLASSES)
     device = resolve_device(args.device)
     net = Network(
         args.sizes,
@@ -87,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         device=device,
     )
     ls = learning_speed(net, split.images.to(device), split.labels.to(device))
-    q10, q90 = ls.quantile(0.10), ls.quantile(0.90)
+    # NumPy's median and 10–90 % band over seeds (one definition everywhere: low ≤ median ≤ high)
+    median, q10, q90 = c.median_and_band(ls.speed)
     book = INITIAL_SPEED.get(tuple(args.sizes)) if _book_setting(args) else None
     if args.json:
         c.emit_json(
@@ -97,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                 "samples": args.samples,
                 "net": net.config.to_dict(),
                 "per_seed": ls.speed.tolist(),
-                "median": ls.median.tolist(),
+                "median": median.tolist(),
                 "q10": q10.tolist(),
                 "q90": q90.tolist(),
                 "weight_grad_norm": ls.weight_grad_norm.tolist(),
@@ -114,16 +105,16 @@ def run(args: argparse.Namespace) -> int:
     for l in range(ls.speed.shape[1]):
         table.add_row(
             str(l + 1),
-            f"{ls.median[l]:.4f}",
+            f"{median[l]:.4f}",
             f"{q10[l]:.4f}",
             f"{q90[l]:.4f}",
             f"{book[l]:.3f}" if book else "–",
         )
     console = Console()
     console.print(table)
-    ratio = ls.speed[:, -1] / ls.speed[:, 0]
+    ratio = ls.speed[:, -1].double() / ls.speed[:, 0].double()
     console.print(
-        f"last / first hidden layer: median {torch.quantile(ratio.double(), 0.5):.1f}×",
+        f"last / first hidden layer: median {np.median(ratio.cpu().numpy()):.1f}×",
         highlight=False,
     )
     return 0

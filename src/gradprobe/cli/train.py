@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -15,7 +14,7 @@ from rich.table import Table
 
 from ..checkpoints import read_checkpoint
 from ..data import load_data
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
 from ..experiments.base import default_threads, torch_threads
 from ..io import write_json
 from ..nets import DEVICES, Network, resolve_device, save_network
@@ -65,31 +64,29 @@ examples:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_network_options(p, "784,30,10")
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=c.positive_int, default=30, help="epochs (default 30)")
+    g.add_argument("--epochs", type=c.epochs, default=30, help="epochs (default 30)")
     g.add_argument(
-        "--batch-size", type=c.positive_int, default=10, help="mini-batch size m (default 10)"
+        "--batch-size", type=c.batch_size, default=10, help="mini-batch size m (default 10)"
     )
-    g.add_argument(
-        "--eta", type=c.positive_float, default=0.1, help="learning rate η (default 0.1)"
-    )
+    g.add_argument("--eta", type=c.eta, default=0.1, help="learning rate η (default 0.1)")
     g.add_argument(
         "--lmbda",
-        type=c.nonneg_float,
+        type=c.lmbda,
         default=5.0,
         help="regularisation λ, network2's form (default 5.0)",
     )
     g.add_argument("--regularization", choices=["l2", "l1"], default="l2", help="(default l2)")
-    g.add_argument("--momentum", type=c.nonneg_float, default=0.0, help="momentum μ (default 0)")
+    g.add_argument(
+        "--momentum", type=c.momentum, default=0.0, help="momentum μ in [0, 1) (default 0)"
+    )
     g.add_argument(
         "--clip",
-        type=c.positive_float,
+        type=c.clip_norm,
         default=None,
         metavar="NORM",
         help="clip each seed's gradient to this norm",
     )
-    g.add_argument(
-        "--seeds", type=c.positive_int, default=1, help="networks trained at once (default 1)"
-    )
+    g.add_argument("--seeds", type=c.seeds, default=1, help="networks trained at once (default 1)")
     c.add_data_option(p, bundled_default=False)
     p.add_argument(
         "--eval",
@@ -99,7 +96,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--out",
-        type=Path,
+        type=c.output_dir,
         default=None,
         metavar="DIR",
         help="write result.json, network.safetensors and a resumable checkpoint here",
@@ -187,48 +184,26 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     return {**recorded, **{k: v for k, v in given.items() if k == "epochs"}}
 
 
-def _check_out_dir(out: Path) -> None:
-    """--out before any work: a folder we can create and write to (local validator)."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
+def _make_out_dir(out: Path) -> None:
+    """Create --out (already checked by `c.output_dir` when the options were parsed)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ConfigError(f"--out {out}: cannot create this folder ({e.strerror})") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {out}: no permission to write in this folder")
-
-
-def _check_sizes(sizes: tuple[int, ...], n_inputs: int, n_classes: int, source: str) -> None:
-    """The network's input layer must match the images and its output layer the classes."""
-    shown = ",".join(map(str, sizes))
-    if sizes[0] != n_inputs:
-        raise ConfigError(
-            f"--sizes {shown}: the input layer has {sizes[0]} neurons but the images of "
-            f"{source} have {n_inputs} pixels; start --sizes with {n_inputs}"
-        )
-    if sizes[-1] != n_classes:
-        raise ConfigError(
-            f"--sizes {shown}: the output layer has {sizes[-1]} neurons but {source} has "
-            f"{n_classes} classes; end --sizes with {n_classes}"
-        )
+        raise OutputError(f"--out {out}: cannot create this folder ({e.strerror or e})") from None
 
 
 def run(args: argparse.Namespace) -> int:
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out DIR (the run to continue)")
-    if args.out is not None:
-        args.out = Path(args.out).expanduser()
-        _check_out_dir(args.out)
-    cfg = _settings(args)
-    if cfg["momentum"] >= 1:
-        raise ConfigError(f"momentum must be below 1, got {cfg['momentum']}")
+    cfg = _settings(args)  # --out was checked (c.output_dir) before any of this
+    c.check_model_size(cfg["sizes"], cfg["seeds"])
     device = resolve_device(args.device)
     data_spec = cfg["data"]
     if data_spec is not None and data_spec != "bundled":
         data_spec = str(Path(data_spec).expanduser().resolve())
     data = load_data(data_spec)
-    _check_sizes(cfg["sizes"], int(data.training.images.shape[1]), MNIST_CLASSES, "MNIST")
+    c.check_sizes_for_data(cfg["sizes"], int(data.training.images.shape[1]), MNIST_CLASSES)
+    c.check_at_most("--batch-size", cfg["batch_size"], len(data.training), "training images")
     # The bundled subset has no validation split: it is evaluated on its test images.
     on_validation = cfg["eval"] == "validation" and data.validation is not None
     evaluation = data.validation if on_validation and data.validation else data.test
@@ -251,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
         momentum=cfg["momentum"],
         clip_norm=cfg["clip"],
     )
+    if args.out is not None:
+        _make_out_dir(args.out)
     threads = args.threads or default_threads()
     with torch_threads(threads):
         return _train(args, cfg, data, data_spec, on_validation, evaluation, net, config)
