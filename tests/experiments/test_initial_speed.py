@@ -84,7 +84,7 @@ def test_every_reproduction_is_a_printed_number_with_a_seed_band(run: tuple[Any,
             assert c.low == pytest.approx(np.quantile(per_seed[:, l], 0.1), rel=1e-12)
             assert c.high == pytest.approx(np.quantile(per_seed[:, l], 0.9), rel=1e-12)
             assert c.verdict == ("agrees" if c.low <= c.reference <= c.high else "disagrees")
-    assert all(c.kind == "reproduction" for c in result.comparisons)  # no predictions fed
+    assert {c.kind for c in result.comparisons} == {"reproduction", "prediction"}
 
 
 def test_the_book_is_inside_our_band_with_100_networks(tmp_path: Path) -> None:
@@ -101,7 +101,8 @@ def test_fewer_than_five_seeds_is_no_band_never_nan(tmp_path: Path) -> None:
     result = exp.run(
         InitialSpeedConfig(seeds=3, depths=(2,), quick=True), data="bundled", out_dir=tmp_path
     )
-    assert [c.band for c in result.comparisons] == ["3 seeds: no band"] * 2
+    # 2 book speeds, 1 predicted ratio, 2 predicted speeds: every row without a band
+    assert [c.band for c in result.comparisons] == ["3 seeds: no band"] * 5
     assert {c.verdict for c in result.comparisons} == {"not judged"}
     text = (tmp_path / "result.json").read_text()
     assert "NaN" not in text and "nan" not in text.lower().replace("nanmedian", "")
@@ -113,7 +114,7 @@ def test_other_sample_counts_have_no_book_numbers(tmp_path: Path) -> None:
     result = exp.run(
         InitialSpeedConfig(seeds=5, samples=500, depths=(2,)), data="bundled", out_dir=tmp_path
     )
-    assert result.comparisons == []
+    assert [c for c in result.comparisons if c.kind != "prediction"] == []
     assert any("No book numbers" in s for s in result.conclusions)
 
 
@@ -152,3 +153,20 @@ def test_ratio_predictions_compare_a_theory_with_our_ratios(run: tuple[Any, Path
     assert len(rows) == 1 and rows[0].kind == "prediction" and rows[0].reference == 4.5
     assert rows[0].ours == pytest.approx(float(np.median(ratio)))
     assert not math.isnan(rows[0].low or math.nan)
+
+
+def test_mean_field_predictions_are_predictions_never_reproductions(tmp_path):
+    """The theory's numbers stand beside ours as kind "prediction"; the scoreboard's
+    reproduction count is the book's nine printed speeds alone."""
+    from gradprobe.experiments import get_experiment
+    from gradprobe.results import scoreboard
+
+    exp = get_experiment("initial-speed")
+    config = exp.quick_config()
+    result = exp.run(config, out_dir=tmp_path)
+    preds = [c for c in result.comparisons if c.kind == "prediction"]
+    assert len(preds) == 2 * 3 + 9  # 6 neighbouring-layer ratios, 9 per-layer speeds
+    assert all("mean-field" in c.source and c.reference and c.reference > 0 for c in preds)
+    board = scoreboard(result.comparisons)
+    assert board.reproductions == 9 and board.predictions == len(preds)
+    assert any("mean-field predictions" in s for s in result.conclusions)

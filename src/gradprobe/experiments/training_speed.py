@@ -393,5 +393,9 @@ The curves are the median over seeds with the 10–90 % band of single runs shad
 (its published figure data) is drawn dashed. Each book curve is one run, so it should wander
 inside our band rather than follow our median; we count the share of its points inside, and
 compare its speeds and its last-to-first ratio at its last epoch.
+
+Mean-field theory (experiment `initial-speed`, `gradprobe theory`) predicts the speeds at
+initialisation only: it assumes independent random weights, which training no longer has, so
+no prediction is drawn here.
 """
 TrainingSpeed.explanation = EXPLANATION

@@ -11,8 +11,9 @@ from ..figures import Drawn
 
 def draw(result: Result) -> list[Drawn]:
     """One line per depth: median ‖δˡ‖ against hidden layer l with the 10–90 % band of single
-    networks shaded (≥ 5 seeds), the book's printed values as amber diamonds. Reads
-    ``data["depths"][h]``: ``sizes``, ``per_seed`` [S, H], ``book`` ({printed: [H]} or None)."""
+    networks shaded (≥ 5 seeds), the book's printed values as amber diamonds, the mean-field
+    prediction dotted. Reads ``data["depths"][h]``: ``sizes``, ``per_seed`` [S, H], ``book``
+    ({printed: [H]} or None), ``predicted_speeds`` ([H], optional)."""
     depths = result.data["depths"]
     fig, ax = style.subplots(figsize=(6.4, 4.2))
     book_labelled = False
@@ -27,6 +28,10 @@ def draw(result: Result) -> list[Drawn]:
         if seeds >= MIN_BAND_SEEDS:
             ax.fill_between(layers, lo, hi, color=colour, alpha=style.BAND_ALPHA, lw=0)
         ax.plot(layers, med, color=colour, marker="o", label=f"{name} ({hidden} hidden)")
+        predicted = d.get("predicted_speeds")
+        if predicted:
+            ax.plot(layers, predicted, color=colour, ls=":", lw=1.4,
+                    label=None if i else "mean-field prediction")  # fmt: skip
         book = d.get("book")
         if book:
             ax.plot(
@@ -51,7 +56,8 @@ def draw(result: Result) -> list[Drawn]:
             "initial_speed",
             f"‖δˡ‖ of each hidden layer at initialisation over the first {samples} training "
             f"images: median (line) and band (shaded; {band_label(seeds)} per depth); amber "
-            "diamonds are the book's printed values, one network each. Log scale.",
+            "diamonds are the book's printed values, one network each; dotted lines the mean-field "
+            "prediction for the same images. Log scale.",
             fig,
         )
     ]
