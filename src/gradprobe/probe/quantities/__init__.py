@@ -41,6 +41,7 @@ DEFAULT_QUANTITIES: tuple[Quantity, ...] = (
     DeadReLU(),
     NonFinite(),
     Clipping(),
+    ThroughTime(),
 )
 
 __all__ = [

@@ -22,6 +22,11 @@ The profile is reduced by :func:`gradprobe.recurrent.analyze_profile` (read in f
 order): columns ``time_ratio`` (‖∂L/∂x_0‖ / ‖∂L/∂x_entry‖, entry the latest step reached),
 ``time_decay`` (factor per step backwards), ``time_memory`` (steps over which it stays ≥ 1 %
 of its entry value) and ``time_steps`` (T). Steps beyond ``max_steps`` are not recorded.
+
+Read the ratio as a decay through time when the cost enters late (a loss on the last step,
+sequence classification). With a loss at every step (language modelling) ∂L/∂x_t also holds
+the direct gradient of step t's own loss, so a flat profile there does not mean long memory:
+it means every step gets gradient from its own prediction.
 """
 
 from __future__ import annotations
