@@ -11,6 +11,15 @@ whose gradient vanishes or explodes through time, with remedies.
 We compare PyTorch's default LSTM (forget gate ≈ σ(0) = ½ at init) with forget-gate bias 1
 (Jozefowicz et al. 2015), at init and after a few hundred Adam steps. Runs in seconds.
 
+The same measurement, lighter, runs inside the probe: ``gradprobe.watch`` taps every
+RNN/LSTM/GRU's input and records ‖∂L/∂x_t‖ per t for the *training* loss (quantity
+``ThroughTime``: columns ``time_ratio``, ``time_decay``, ``time_memory``), and
+``probe.diagnose()`` reports ``vanishing-through-time``/``exploding-through-time``. The
+training loss here is on every position, so each step also gets its own direct gradient (and
+the earliest input collects the gradient of every later prediction): the probe's ratio is not
+small, and says nothing about memory — the unrolled, last-prediction-only profile above is the
+one that shows it.
+
 Run:  python examples/05_probe_lstm.py
 """
 
@@ -20,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import gradprobe
 from gradprobe import recurrent as rc
 
 VOCAB, T, LAG, HIDDEN, STEPS = 16, 50, 5, 64, 80
@@ -79,12 +89,22 @@ def main() -> None:
         report(f"{name}, at init", model, probe_tokens)
         opt = torch.optim.Adam(model.parameters(), lr=3e-3)
         g = torch.Generator().manual_seed(1)
-        for _ in range(STEPS):
-            x = batch(32, g)
-            loss = F.cross_entropy(model(x[:, :-1]).reshape(-1, VOCAB), x[:, 1:].reshape(-1))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        with gradprobe.watch(model, detail_every=10) as probe:
+            for _ in range(STEPS):
+                x = batch(32, g)
+                loss = F.cross_entropy(model(x[:, :-1]).reshape(-1, VOCAB), x[:, 1:].reshape(-1))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                probe.step()
+                opt.step()
+        df = probe.history
+        ratio = df[df.quantity == "time_ratio"].value.median()
+        through = [f for f in probe.diagnose() if f.kind.endswith("through-time")]
+        print(
+            f"\n{name}, probe during training (loss on every position): median "
+            f"‖∂L/∂x_0‖/‖∂L/∂x_T-1‖ = {ratio:.3g}; "
+            + ("; ".join(str(f) for f in through) if through else "no through-time finding")
+        )
         report(
             f"{name}, after {STEPS} steps (train loss {float(loss.detach()):.3f})",
             model,

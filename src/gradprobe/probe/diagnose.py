@@ -55,6 +55,13 @@ from gradprobe.errors import DataError
 from gradprobe.probe.history import COLUMNS, meta_of
 from gradprobe.probe.layers import MODEL_NAME
 from gradprobe.probe.quantities.nonfinite import PLACES
+from gradprobe.recurrent import (
+    EXPLODE_RATIO,
+    REMEDIES_EXPLODING,
+    REMEDIES_VANISHING,
+    SEVERE_RATIO,
+    VANISH_RATIO,
+)
 
 KINDS = (
     "insufficient-data",
@@ -63,6 +70,8 @@ KINDS = (
     "no-learning",
     "vanishing",
     "exploding",
+    "vanishing-through-time",
+    "exploding-through-time",
     "saturation",
     "activation-growth",
     "update-ratio",
@@ -556,6 +565,55 @@ def _update_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
     return out
 
 
+def _time_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
+    """``vanishing-through-time`` / ``exploding-through-time`` from the ``time_ratio`` column
+    of :class:`~gradprobe.probe.quantities.ThroughTime` (median over the recorded steps):
+    below 10⁻³ / above 10³ (critical beyond 10⁻⁶ / 10⁶), as :func:`recurrent.analyze_profile`."""
+    ratios = _medians(df, "time_ratio")
+    decays, memory, steps = (
+        _medians(df, "time_decay"),
+        _medians(df, "time_memory"),
+        _medians(df, "time_steps"),
+    )
+    out: list[Finding] = []
+    for layer in [n for n in order if n in ratios]:
+        r = ratios[layer]
+        sub = df[(df["quantity"] == "time_ratio") & (df["layer"] == layer)]["value"].to_numpy()
+        if r < VANISH_RATIO:
+            kind, remedies, severe = "vanishing-through-time", REMEDIES_VANISHING, r < SEVERE_RATIO
+            conf = _confidence(sub < VANISH_RATIO)
+        elif r > EXPLODE_RATIO:
+            kind, remedies, severe = (
+                "exploding-through-time",
+                REMEDIES_EXPLODING,
+                r > 1 / SEVERE_RATIO,
+            )
+            conf = _confidence(sub > EXPLODE_RATIO)
+        else:
+            continue
+        T = int(steps.get(layer, 0))
+        out.append(
+            Finding(
+                kind,
+                (layer,),
+                "critical" if severe else "warning",
+                f"{layer}: the gradient reaching the first of {T} time steps is {r:.2g} of the "
+                f"one where it enters (median over steps); factor {decays.get(layer, np.nan):.3g} "
+                f"per step back; effective memory {memory.get(layer, np.nan):.0f} steps "
+                "(‖∂L/∂x_t‖ at the recurrent module's input, all stacked layers together)",
+                {
+                    "time_ratio": r,
+                    "decay_per_step": decays.get(layer),
+                    "memory_steps": memory.get(layer),
+                    "steps": T,
+                    "confidence": conf,
+                },
+                tuple(remedies),
+            )
+        )
+    return out
+
+
 def check_history(history: object) -> pd.DataFrame:
     """Validate a history: a DataFrame with columns step (integers), layer, quantity
     (strings), value (numbers) and at least one row. Returns it with clean dtypes; raises
@@ -615,6 +673,7 @@ def diagnose(history: pd.DataFrame, meta: dict[str, Any] | None = None) -> list[
         + _depth_rules(df, order, meta)
         + _growth_rule(df, meta)
         + _update_rule(df, order)
+        + _time_rule(df, order)
     )
     n_steps = int(df["step"].nunique())
     finite = np.isfinite(df["value"].to_numpy(dtype=np.float64))

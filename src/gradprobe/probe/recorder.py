@@ -114,6 +114,7 @@ class Recorder:
         self._pending_n: list[np.ndarray] = []
         self._calls: dict[str, int] = {}
         self._hook_fns: list[tuple[nn.Module, Callable[..., None]]] = []
+        self._pre_fns: list[tuple[nn.Module, Callable[..., Any]]] = []
         for qi, q in enumerate(self._outq):
             names = [n for n, m in modules.items() if q.selects(n, m)]
             self._out_modules.append(names)
@@ -126,6 +127,8 @@ class Recorder:
             self._pending_n.append(np.zeros(S, dtype=np.int64))
             for j, name in enumerate(names):
                 self._hook_fns.append((modules[name], self._out_hook(qi, q, j, name)))
+                if q.taps_input:
+                    self._pre_fns.append((modules[name], self._pre_hook(q, name)))
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._index_cache: dict[tuple[int, ...], torch.Tensor] = {}
 
@@ -236,6 +239,16 @@ class Recorder:
 
         return hook
 
+    def _pre_hook(self, q: OutputQuantity, name: str) -> Callable[..., Any]:
+        def hook(module: nn.Module, args: tuple[Any, ...]) -> Any:
+            if not self.detail or not torch.is_grad_enabled() or not args:
+                return None
+            if self.finder is not None and self.finder.replaying:
+                return None
+            return q.before(module, args, name)
+
+        return hook
+
     def _accumulated(self, p: torch.Tensor) -> None:
         """A post-accumulate-grad hook: queue one end-of-backward callback per backward."""
         if self._queued or not self.recording:
@@ -262,6 +275,7 @@ class Recorder:
     def _attach(self) -> None:
         if not self._handles:
             self._handles = [m.register_forward_hook(h) for m, h in self._hook_fns]
+            self._handles += [m.register_forward_pre_hook(h) for m, h in self._pre_fns]
 
     def _detach(self) -> None:
         for h in self._handles:

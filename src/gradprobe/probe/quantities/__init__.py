@@ -27,6 +27,7 @@ from gradprobe.probe.quantities.grad_norm import GradNorm
 from gradprobe.probe.quantities.nonfinite import PLACES, NonFinite
 from gradprobe.probe.quantities.param_norm import ParamNorm
 from gradprobe.probe.quantities.saturation import Saturation, TanhSaturation
+from gradprobe.probe.quantities.through_time import ThroughTime
 from gradprobe.probe.quantities.update_ratio import UpdateRatio
 
 #: What ``gradprobe.watch`` computes by default, in this order.
@@ -40,6 +41,7 @@ DEFAULT_QUANTITIES: tuple[Quantity, ...] = (
     DeadReLU(),
     NonFinite(),
     Clipping(),
+    ThroughTime(),
 )
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "Series",
     "Site",
     "TanhSaturation",
+    "ThroughTime",
     "UpdateRatio",
     "combine",
     "layer_speed",

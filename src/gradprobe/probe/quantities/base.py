@@ -239,6 +239,13 @@ class OutputQuantity(Quantity):
     module_types: ClassVar[tuple[type[torch.nn.Module], ...]] = ()
     #: a short label saved in the history's metadata (e.g. the activation's name)
     kind: ClassVar[str] = ""
+    #: whether :meth:`before` runs as a forward pre-hook (it may replace the inputs)
+    taps_input: ClassVar[bool] = False
+
+    def before(self, module: torch.nn.Module, args: tuple, name: str = "") -> tuple | None:  # type: ignore[type-arg]
+        """Forward pre-hook (only when :attr:`taps_input`): return new positional inputs (an
+        identity on their values, e.g. an autograd tap) or ``None`` to keep them."""
+        return None
 
     def selects(self, name: str, module: torch.nn.Module) -> bool:
         """Whether to hook ``module`` (path ``name``); default: ``isinstance`` of
