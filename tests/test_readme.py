@@ -21,9 +21,17 @@ REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
-# README command → what CI runs instead (fewer epochs/seeds, --quick). Same command otherwise.
+# README command → what CI runs instead (fewer epochs, --quick). Same command otherwise.
 SMALLER: dict[str, str] = {
-    "gradprobe reproduce all --quick --out results": "gradprobe reproduce all --quick --out results",
+    "gradprobe train --sizes 784,30,10 --epochs 30 --batch-size 10 --eta 0.1 --lmbda 5.0 "
+    "--seeds 4": "gradprobe train --sizes 784,30,10 --epochs 1 --batch-size 10 --eta 0.1 "
+    "--lmbda 5.0 --seeds 4",
+}
+# README commands that cannot run here, with the reason.
+CANNOT_RUN: dict[str, str] = {
+    "gradprobe sweep chain --grid depth=2..12 seed=0..19 --out /shared/sweeps/chain \\": (
+        "needs a Ray cluster at HEAD_HOST"
+    ),
 }
 
 
@@ -50,7 +58,8 @@ def _commands() -> list[str]:
             if not line.startswith("gradprobe "):
                 continue
             line = line.split("  #", 1)[0].strip()
-            out.append(line)
+            if line not in out:  # the Quickstart's command appears again further down
+                out.append(line)
     return out
 
 
@@ -99,6 +108,8 @@ def test_python_block_runs(code: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", CMDS, ids=CMDS)
 def test_command_runs(command: str, workdir: Path) -> None:
     """Commands run in README order in one folder (a later one may read an earlier's output)."""
+    if command in CANNOT_RUN:
+        pytest.skip(CANNOT_RUN[command])
     run = SMALLER.get(command, command)
     if ("--data" not in run and "--quick" not in run and "bundled" not in run
             and not os.environ.get("GRADPROBE_DATA")):  # fmt: skip
