@@ -223,13 +223,15 @@ def unrolled_forward(
                 _param(module, "bias_hh", layer, bool(d)),
             )
             assert w_ih is not None and w_hh is not None
-            xw = torch.nn.functional.linear(xin, w_ih, b_ih)  # [B, T, G·H]
+            # [B, G·H] per step; unbind, not xw[:, s]: the backward of each slice would
+            # materialise a zero tensor of xw's full size (T× the work and memory).
+            xw = torch.nn.functional.linear(xin, w_ih, b_ih).unbind(1)
             h = zero if h0 is None else h0[idx]
             c = zero if c0 is None else c0[idx]
             states: list[Tensor] = []
             for s in range(T):
                 hw = torch.nn.functional.linear(h, w_hh, b_hh)
-                xs = xw[:, s]
+                xs = xw[s]
                 if lstm:
                     i, f, g, o = (xs + hw).chunk(4, 1)
                     c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)

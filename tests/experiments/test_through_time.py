@@ -11,6 +11,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from gradprobe.errors import ConfigError
@@ -145,3 +146,25 @@ def test_quick_mode(tmp_path: Path) -> None:
     result = exp.run(exp.quick_config(), out_dir=tmp_path)
     assert result.quick and result.quick_note
     assert all(c.verdict == "agrees" for c in result.comparisons if c.kind == "bound")
+
+
+@pytest.mark.slow
+def test_conclusions_count_divergence_and_group_cells_that_never_learn(
+    run: tuple[Any, Path],
+) -> None:
+    data = copy.deepcopy(run[0].data)
+    for r in data["runs"]:
+        r["test_loss"] = r["baseline"]  # no cell learns anywhere
+    raw = [r for r in data["clipping"] if r["clip"] is None]
+    raw[0]["loss"] = [1.0, None]  # seed 0 diverged
+    raw[1]["loss"] = [2.0] * 12
+    for r in data["clipping"]:
+        if r["clip"] is not None:
+            r["loss"] = [0.05] * 12
+    text = " ".join(tt.conclude(data))
+    assert "beat half the constant baseline at no length tried (T ∈ [5, 8]) within 3" in text
+    assert "diverges (non-finite loss) in 1 of 2 seeds" in text
+    assert "the last-10-step loss is 0.05 (median over 2 finite seed(s)), below" in text
+    base = next(c for c in tt.compare(data) if "constant-prediction" in c.quantity)
+    by_T = {r["T"]: r["baseline"] for r in data["runs"] if r["task"] == "adding"}
+    assert base.ours == pytest.approx(float(np.median(list(by_T.values()))))

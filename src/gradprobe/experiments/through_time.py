@@ -59,16 +59,16 @@ class ThroughTimeConfig:
     hidden: int = 64
     profile_layers: int = 2
     seeds: int = 5
-    steps: int = 150
-    batch: int = 32
+    steps: int = 30
+    batch: int = 64
     lr: float = 1e-2
-    test_size: int = 512
+    test_size: int = 256
     radii: tuple[float, ...] = (0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
     radius_length: int = 100
     clip_radius: float = 3.0
     clip_lr: float = 0.5
     clip_norm: float = 1.0
-    clip_steps: int = 150
+    clip_steps: int = 60
     clip_length: int = 50
     quick: bool = False
 
@@ -344,6 +344,7 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
             "gamma": {"tanh": rc.gamma("tanh"), "sigmoid": rc.gamma("sigmoid")},
             "beat_fraction": BEAT,
             "profile_length": max(config.lengths),
+            "steps": config.steps,
         }
 
     def compare(self, config: ThroughTimeConfig, data: dict[str, Any]) -> list[Comparison]:
@@ -458,18 +459,18 @@ def compare(data: dict[str, Any]) -> list[Comparison]:
                     band=f"median of {len(rows)} seeds",
                 )
             )
-    for row in data["runs"][:1]:
-        base = [r["baseline"] for r in data["runs"] if r["task"] == "adding"]
-        if base:
-            out.append(
-                Comparison.prediction(
-                    "constant-prediction MSE of the adding problem (test set)",
-                    base,
-                    1 / 6,
-                    "Var(U₁ + U₂) = 2/12 for U ~ U(0, 1)",
-                )
+    # One test set per length (shared by every cell and seed): one value per T.
+    by_T = {r["T"]: r["baseline"] for r in data["runs"] if r["task"] == "adding"}
+    base = [by_T[T] for T in sorted(by_T)]
+    if base:
+        out.append(
+            Comparison.prediction(
+                "constant-prediction MSE of the adding problem (one test set per T)",
+                base,
+                1 / 6,
+                "Var(U₁ + U₂) = 2/12 for U ~ U(0, 1)",
             )
-        del row
+        )
     return out
 
 
@@ -573,13 +574,12 @@ def conclude(data: dict[str, Any]) -> list[str]:
         + "; ".join(parts)
         + " (median over seeds)."
     )
+    never = []
     for c in cells:
         beat = [T for T in Ts if outcome(data, "adding", c, T)["beats"]]
         fail = _first_failure(data, c)
         if not beat:
-            out.append(
-                f"{LABELS[c]} beats half the constant baseline at no length tried (T ∈ {Ts})."
-            )
+            never.append(LABELS[c])
         elif fail is None:
             out.append(
                 f"{LABELS[c]} beats half the constant baseline at every length tried, "
@@ -590,6 +590,14 @@ def conclude(data: dict[str, Any]) -> list[str]:
                 f"{LABELS[c]} beats half the constant baseline at T ∈ {beat} and fails "
                 f"first at T = {fail}."
             )
+    if never:
+        steps = data.get("steps")
+        budget = f" within {steps} training steps" if steps else ""
+        out.append(
+            f"{', '.join(never)}: "
+            + ("beats" if len(never) == 1 else "beat")
+            + f" half the constant baseline at no length tried (T ∈ {Ts}){budget}."
+        )
     if "lstm" in cells and "lstm-fb1" in cells:
         a = [
             float(np.median(_decays(_runs(data, "adding", c, Tmax), s)))
@@ -639,12 +647,32 @@ def conclude(data: dict[str, Any]) -> list[str]:
         cl = [last(r) for r in clip if r["clip"] is not None]
         frac = float(np.median([r["fraction_clipped"] for r in clip if r["clip"] is not None]))
         gmax = max(
-            max(v for v in r["grad_norm"] if v is not None) for r in clip if r["clip"] is None
+            max((v for v in r["grad_norm"] if v is not None), default=0.0)
+            for r in clip
+            if r["clip"] is None
         )
+        base = [r["baseline"] for r in data["runs"] if r["task"] == "adding"]
+        ref = ""
+        fin_cl = [v for v in cl if math.isfinite(v)]
+        if base and fin_cl:
+            side = "above" if np.median(fin_cl) > np.median(base) else "below"
+            ref = f", {side} the constant baseline {np.median(base):.3g}"
+
+        def state(losses: list[float]) -> str:
+            bad = sum(not math.isfinite(v) for v in losses)
+            fin = [v for v in losses if math.isfinite(v)]
+            parts = [f"diverges (non-finite loss) in {bad} of {len(losses)} seeds"] if bad else []
+            if fin:
+                parts.append(
+                    f"the last-10-step loss is {np.median(fin):.3g} (median over "
+                    f"{len(fin)} finite seed(s))"
+                )
+            return "; ".join(parts)
+
         out.append(
             f"Exploding configuration: unclipped, the gradient norm reaches {gmax:.3g} and "
-            f"the last-10-step loss is {np.median(raw):.3g} (median over seeds); clipped, "
-            f"{frac:.0%} of steps are clipped and the loss is {np.median(cl):.3g}."
+            f"training {state(raw)}; clipped, {frac:.0%} of steps are clipped and "
+            f"{state(cl)}{ref}."
         )
     return out
 
