@@ -51,9 +51,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gradprobe.errors import DataError
+from gradprobe.errors import ConfigError, DataError
 from gradprobe.probe.history import COLUMNS, meta_of
 from gradprobe.probe.layers import MODEL_NAME
+from gradprobe.probe.meanfield import compare as meanfield_compare
+from gradprobe.probe.meanfield import sentence as meanfield_sentence
 from gradprobe.probe.quantities.nonfinite import PLACES
 from gradprobe.recurrent import (
     EXPLODE_RATIO,
@@ -235,6 +237,13 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
     }
     if dsig_rel:
         evidence["mean_dsigma_over_max"] = dsig_rel
+    theory = ""
+    mf = meta.get("meanfield")
+    if quantity == "speed" and isinstance(mf, dict):
+        cmp = _meanfield_compare(w, mf)
+        if cmp:
+            evidence["meanfield"] = cmp
+            theory = meanfield_sentence(cmp)
     rec = _is_recurrent(meta)
     out: list[Finding] = []
     conf_v = _confidence(per_step < VANISHING_RATIO)
@@ -262,7 +271,7 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
                 )
                 + f"(median {label} {float(med.iloc[0]):.3g} vs {float(med.iloc[-1]):.3g}, "
                 f"in {conf_v:.0%} of {len(w)} steps); the speed shrinks by ×{factor:.3g} per "
-                f"layer toward the input{why}",
+                f"layer toward the input{why}{theory}",
                 evidence,
                 _remedies(*keys),
             )
@@ -280,12 +289,30 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
                 sev,
                 f"layer {first_name} gets a {r:.3g}× larger {label} than {last_name} "
                 f"({float(med.iloc[0]):.3g} vs {float(med.iloc[-1]):.3g}, in {conf_e:.0%} of "
-                f"{len(w)} steps): gradients grow ×{factor:.3g} per layer toward the input",
+                f"{len(w)} steps): gradients grow ×{factor:.3g} per layer toward the input"
+                f"{theory}",
                 evidence,
                 _remedies(*keys),
             )
         )
     return out
+
+
+def _meanfield_compare(w: pd.DataFrame, mf: dict[str, Any]) -> dict[str, Any]:
+    """Mean-field predicted vs measured ratio of neighbouring hidden layers' speeds (the
+    median over steps of speedˡ/speedˡ⁺¹), from the metadata recorded at watch time; {} if
+    the metadata is malformed or nothing is comparable."""
+
+    def measured(a: str, b: str) -> float | None:
+        if a not in w.columns or b not in w.columns:
+            return None
+        r = (w[a] / w[b]).replace([np.inf, -np.inf], np.nan).dropna()
+        return float(r.median()) if len(r) else None
+
+    try:
+        return meanfield_compare(mf, measured)
+    except (KeyError, TypeError, ValueError, IndexError, ConfigError):
+        return {}
 
 
 def _model_rows(df: pd.DataFrame, quantity: str) -> pd.DataFrame:
