@@ -136,3 +136,41 @@ def test_cnn_and_other_models_get_no_theory():
     assert c.sigma_w2[1] == pytest.approx(4 * float(w.var(unbiased=False)), rel=1e-12)
     assert c.q0 is None  # no forward pass yet
     c.remove()
+
+
+class _Reordered(nn.Module):
+    """Registered as a chain, but forward() runs the two hidden Linear layers swapped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.s1 = nn.Linear(784, 64), nn.Sigmoid()
+        self.b, self.s2 = nn.Linear(64, 64), nn.Sigmoid()
+        self.c, self.s3 = nn.Linear(64, 64), nn.Sigmoid()
+        self.d = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.s1(self.a(x))
+        return self.d(self.s2(self.b(self.s3(self.c(x)))))
+
+
+def test_forward_order_differs_from_registration_no_theory():
+    torch.manual_seed(0)
+    net = _Reordered()
+    for m in net.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, m.in_features**-0.5)
+            nn.init.normal_(m.bias, 0.0, 1.0)
+    d = load_bundled()
+    with gp.watch(net) as probe:
+        for s in range(STEPS):
+            xb, yb = (
+                d.training.images[s * BATCH : (s + 1) * BATCH],
+                d.training.labels[s * BATCH : (s + 1) * BATCH],
+            )
+            net.zero_grad()
+            F.cross_entropy(net(xb), yb).backward()
+            probe.step()
+        assert "meanfield" in probe.meta()  # captured from the registration order ...
+        fs = probe.diagnose()
+        assert any(f.kind == "vanishing" for f in fs)
+        assert all("meanfield" not in f.evidence for f in fs)  # ... but not used

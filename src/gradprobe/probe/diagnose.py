@@ -239,7 +239,7 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
         evidence["mean_dsigma_over_max"] = dsig_rel
     theory = ""
     mf = meta.get("meanfield")
-    if quantity == "speed" and isinstance(mf, dict):
+    if quantity == "speed" and isinstance(mf, dict) and _chain_in_order(mf, meta):
         cmp = _meanfield_compare(w, mf)
         if cmp:
             evidence["meanfield"] = cmp
@@ -296,6 +296,17 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
             )
         )
     return out
+
+
+def _chain_in_order(mf: dict[str, Any], meta: dict[str, Any]) -> bool:
+    """Whether the Linear layers ran in the order they were registered (when the forward
+    order was recorded): a model that calls them otherwise is not the chain theory assumes."""
+    fwd = meta.get("forward") or []
+    layers = mf.get("layers") or []
+    if not isinstance(fwd, list) or not isinstance(layers, list):
+        return False
+    ran = [n for n in fwd if n in set(layers)]
+    return not ran or ran == layers
 
 
 def _meanfield_compare(w: pd.DataFrame, mf: dict[str, Any]) -> dict[str, Any]:

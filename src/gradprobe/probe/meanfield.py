@@ -60,7 +60,9 @@ def _activation_name(m: nn.Module) -> str | None:
 
 
 class Capture:
-    """The chain's layers and initialisation, recorded at watch time; q₀ on the first forward.
+    """The chain's layers and initialisation, recorded at watch time; q₀ on the first forward
+    with gradients (a pre-hook on the first Linear that the probe removes at its first step,
+    like the recorder's forward-order hooks).
 
     ``layers``: the Linear modules' paths (= the probe's layer names) in order;
     ``activations``: the theory name of the activation after each, or None (none/output).
@@ -88,7 +90,6 @@ class Capture:
         if isinstance(x, torch.Tensor) and x.is_floating_point() and x.ndim >= 1:
             x = x.detach().double().reshape(-1, x.shape[-1])
             self.q0 = float((x * x).mean())  # mean over the batch of ‖x‖²/n_in
-        self.remove()
 
     def remove(self) -> None:
         if self._handle is not None:

@@ -163,6 +163,8 @@ class Probe:
         if self._closed:
             raise ConfigError("this probe is closed; call gradprobe.watch(model) again")
         self._recorder.advance()
+        if self._meanfield is not None:
+            self._meanfield.remove()  # q₀ is read in step 0's forward only
         if self._recorder.r == self.flush_every:
             self._flush()
 
