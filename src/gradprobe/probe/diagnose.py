@@ -22,7 +22,11 @@ symptoms — a dead layer before the vanishing it causes).
 ``vanishing``
     the first layer's speed ‖∂C/∂b¹‖ (every layer has a speed: see ``layer_speed``)
     relative to the last layer's is below 10⁻¹ (critical below 10⁻³) in the median step and
-    in ≥ 60 % of the steps.
+    in ≥ 60 % of the steps. For a plain Linear/elementwise-activation MLP (see
+    `gradprobe.probe.meanfield`) this finding, and ``exploding``'s ratio rule, also put the
+    mean-field ratio predicted from the initialisation recorded at watch time beside the
+    measured ratio of each pair of hidden layers (``evidence["meanfield"]``) and say whether
+    the decay is as the initialisation predicts (every pair within 1.5×).
 ``exploding``
     the same ratio is above 10 (critical above 10³); or the model's gradient norm — before
     clipping when known — grows to more than 100× its early median (critical 10⁴×); or
