@@ -174,3 +174,27 @@ def test_forward_order_differs_from_registration_no_theory():
         fs = probe.diagnose()
         assert any(f.kind == "vanishing" for f in fs)
         assert all("meanfield" not in f.evidence for f in fs)  # ... but not used
+
+
+def test_relu_mlp_matches_closed_form_and_measurement():
+    """ReLU, σ_w² = 1, σ_b² = 0 (half of He): χ = σ_w²/2 at every depth (closed form), so the
+    prediction is √½ ≈ 0.707 per layer up to the sampled weights' variance; 8 hidden layers of
+    width 128 vanish by ≈ 0.707⁷ ≈ 0.09 and the measurement follows (seed 0: ×0.707)."""
+    torch.manual_seed(0)
+    mods: list[nn.Module] = []
+    n = 784
+    for _ in range(8):
+        mods += [nn.Linear(n, 128), nn.ReLU()]
+        n = 128
+    net = nn.Sequential(*mods, nn.Linear(n, 10))
+    for m in net:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, m.in_features**-0.5)
+            nn.init.zeros_(m.bias)
+    with _run(net) as probe:
+        f = _vanishing(probe)
+        mf = f.evidence["meanfield"]
+        assert mf["predicted_per_layer"] == pytest.approx(0.5**0.5, rel=0.03)
+        for pair, sw2 in zip(mf["pairs"].values(), probe.meta()["meanfield"]["sigma_w2"][1:]):
+            assert pair["predicted"] == pytest.approx((sw2 / 2) ** 0.5, rel=1e-6)
+        assert mf["explained"] and "as initialisation predicts" in f.message
