@@ -22,7 +22,11 @@ symptoms — a dead layer before the vanishing it causes).
 ``vanishing``
     the first layer's speed ‖∂C/∂b¹‖ (every layer has a speed: see ``layer_speed``)
     relative to the last layer's is below 10⁻¹ (critical below 10⁻³) in the median step and
-    in ≥ 60 % of the steps.
+    in ≥ 60 % of the steps. For a plain Linear/elementwise-activation MLP (see
+    `gradprobe.probe.meanfield`) this finding, and ``exploding``'s ratio rule, also put the
+    mean-field ratio predicted from the initialisation recorded at watch time beside the
+    measured ratio of each pair of hidden layers (``evidence["meanfield"]``) and say whether
+    the decay is as the initialisation predicts (every pair within 1.5×).
 ``exploding``
     the same ratio is above 10 (critical above 10³); or the model's gradient norm — before
     clipping when known — grows to more than 100× its early median (critical 10⁴×); or
@@ -51,9 +55,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gradprobe.errors import DataError
+from gradprobe.errors import ConfigError, DataError
 from gradprobe.probe.history import COLUMNS, meta_of
 from gradprobe.probe.layers import MODEL_NAME
+from gradprobe.probe.meanfield import compare as meanfield_compare
+from gradprobe.probe.meanfield import sentence as meanfield_sentence
 from gradprobe.probe.quantities.nonfinite import PLACES
 from gradprobe.recurrent import (
     EXPLODE_RATIO,
@@ -235,6 +241,13 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
     }
     if dsig_rel:
         evidence["mean_dsigma_over_max"] = dsig_rel
+    theory = ""
+    mf = meta.get("meanfield")
+    if quantity == "speed" and isinstance(mf, dict) and _chain_in_order(mf, meta):
+        cmp = _meanfield_compare(w, mf)
+        if cmp:
+            evidence["meanfield"] = cmp
+            theory = meanfield_sentence(cmp)
     rec = _is_recurrent(meta)
     out: list[Finding] = []
     conf_v = _confidence(per_step < VANISHING_RATIO)
@@ -262,7 +275,7 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
                 )
                 + f"(median {label} {float(med.iloc[0]):.3g} vs {float(med.iloc[-1]):.3g}, "
                 f"in {conf_v:.0%} of {len(w)} steps); the speed shrinks by ×{factor:.3g} per "
-                f"layer toward the input{why}",
+                f"layer toward the input{why}{theory}",
                 evidence,
                 _remedies(*keys),
             )
@@ -280,12 +293,41 @@ def _depth_rules(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> li
                 sev,
                 f"layer {first_name} gets a {r:.3g}× larger {label} than {last_name} "
                 f"({float(med.iloc[0]):.3g} vs {float(med.iloc[-1]):.3g}, in {conf_e:.0%} of "
-                f"{len(w)} steps): gradients grow ×{factor:.3g} per layer toward the input",
+                f"{len(w)} steps): gradients grow ×{factor:.3g} per layer toward the input"
+                f"{theory}",
                 evidence,
                 _remedies(*keys),
             )
         )
     return out
+
+
+def _chain_in_order(mf: dict[str, Any], meta: dict[str, Any]) -> bool:
+    """Whether the Linear layers ran in the order they were registered (when the forward
+    order was recorded): a model that calls them otherwise is not the chain theory assumes."""
+    fwd = meta.get("forward") or []
+    layers = mf.get("layers") or []
+    if not isinstance(fwd, list) or not isinstance(layers, list):
+        return False
+    ran = [n for n in fwd if n in set(layers)]
+    return not ran or ran == layers
+
+
+def _meanfield_compare(w: pd.DataFrame, mf: dict[str, Any]) -> dict[str, Any]:
+    """Mean-field predicted vs measured ratio of neighbouring hidden layers' speeds (the
+    median over steps of speedˡ/speedˡ⁺¹), from the metadata recorded at watch time; {} if
+    the metadata is malformed or nothing is comparable."""
+
+    def measured(a: str, b: str) -> float | None:
+        if a not in w.columns or b not in w.columns:
+            return None
+        r = (w[a] / w[b]).replace([np.inf, -np.inf], np.nan).dropna()
+        return float(r.median()) if len(r) else None
+
+    try:
+        return meanfield_compare(mf, measured)
+    except (KeyError, TypeError, ValueError, IndexError, ConfigError):
+        return {}
 
 
 def _model_rows(df: pd.DataFrame, quantity: str) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from gradprobe.errors import ConfigError
 from gradprobe.probe.diagnose import Finding, diagnose
 from gradprobe.probe.history import META_KEY, HistoryStore, chunk_frame, records, save_history
 from gradprobe.probe.layers import discover_layers, select_layers, unwrap
+from gradprobe.probe.meanfield import capture as capture_meanfield
 from gradprobe.probe.quantities import DEFAULT_QUANTITIES, OutputQuantity, Quantity, UpdateRatio
 from gradprobe.probe.quantities.bias_speed import speed_source
 from gradprobe.probe.recorder import NAN_CHECKS, Recorder
@@ -139,6 +140,7 @@ class Probe:
         )
         self.layers = chosen
         self.params = params
+        self._meanfield = capture_meanfield(self.module)
         self._store = HistoryStore(max_steps=max_steps, spill=spill)
         self._closed = False
 
@@ -161,6 +163,8 @@ class Probe:
         if self._closed:
             raise ConfigError("this probe is closed; call gradprobe.watch(model) again")
         self._recorder.advance()
+        if self._meanfield is not None:
+            self._meanfield.remove()  # q₀ is read in step 0's forward only
         if self._recorder.r == self.flush_every:
             self._flush()
 
@@ -230,6 +234,7 @@ class Probe:
             "speed_from": {lay.name: speed_source(lay) for lay in self.layers},
             "every": self.every,
             "detail_every": self.detail_every,
+            **({"meanfield": self._meanfield.to_meta()} if self._meanfield else {}),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -259,6 +264,8 @@ class Probe:
             return
         self._flush()
         self._recorder.close()
+        if self._meanfield is not None:
+            self._meanfield.remove()
         self._closed = True
         self._store.close()
         for sink in self.sinks:
