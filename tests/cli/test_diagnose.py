@@ -142,3 +142,12 @@ def test_empty_string_path_is_refused(capsys):
         main(["diagnose", ""])
     assert exit_.value.code == 2
     assert "empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("step", ["inf", "-inf", "1e30"])
+def test_a_history_whose_step_is_not_a_finite_integer_is_refused(tmp_path, capsys, step):
+    path = tmp_path / "h.csv"
+    path.write_text(f"step,layer,quantity,value\n{step},fc,speed,1.0\n", encoding="utf-8")
+    assert main(["diagnose", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "step" in err and "Traceback" not in err

@@ -280,7 +280,8 @@ def load_history(path: str | Path) -> pd.DataFrame:
     df = df[COLUMNS].copy()
     step = pd.to_numeric(df["step"], errors="coerce")
     value = pd.to_numeric(df["value"], errors="coerce")
-    bad_step = step.isna() | (step != step.round())
+    finite = np.isfinite(step.to_numpy(dtype="float64", na_value=np.nan))
+    bad_step = step.isna() | ~finite | (step != step.round()) | (step.abs() >= 2**62)
     if bad_step.any():
         i = int(np.argmax(bad_step.to_numpy()))
         raise DataError(
