@@ -29,7 +29,7 @@ SMALLER: dict[str, str] = {
 }
 # README commands that cannot run here, with the reason.
 CANNOT_RUN: dict[str, str] = {
-    "gradprobe sweep chain --grid depth=2..12 seed=0..19 --out /shared/sweeps/chain \\": (
+    "gradprobe sweep chain --grid depth=3..12 seed=0..19 --out /shared/sweeps/chain \\": (
         "needs a Ray cluster at HEAD_HOST"
     ),
 }

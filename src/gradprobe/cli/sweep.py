@@ -12,10 +12,10 @@ from ._common import add_data_option, nonneg_int, positive_int
 NAME = "sweep"
 HELP = "run an experiment over a grid of configurations (local processes or Ray)"
 EPILOG = """examples:
-  gradprobe sweep chain --grid depth=2..6 seed=0,1,2 --quick --out sweeps/chain
-  gradprobe sweep chain --grid depth=2..8 x=0.5..2 --random 20 --seed 1 --out sweeps/r
+  gradprobe sweep chain --grid depth=3..6 seed=0,1,2 --quick --out sweeps/chain
+  gradprobe sweep chain --grid depth=3..8 x=0.5..2 --random 20 --seed 1 --out sweeps/r
   gradprobe sweep chain --config sweep.toml --out sweeps/chain --jobs 2 --dry-run
-  gradprobe sweep chain --grid depth=2..6 --out /shared/sweeps/chain --backend ray --address auto
+  gradprobe sweep chain --grid depth=3..6 --out /shared/sweeps/chain --backend ray --address auto
   gradprobe sweep-report sweeps/chain     # heatmaps and a sortable table
 
 values: v1,v2,… · a..b (integers, inclusive) · a..b:step · [784,30,10] for a tuple ·
