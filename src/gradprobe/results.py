@@ -213,7 +213,8 @@ class Table:
 @dataclass
 class Scoreboard:
     """How a set of comparisons came out, by kind. Only reproductions count as agreement with
-    the book; identities and bounds are checks; predictions are theory."""
+    the book; identities and bounds are checks; predictions are theory. ``checks`` and
+    ``predictions`` count the judged rows only (``unjudged`` the rest)."""
 
     reproductions: int = 0
     reproductions_inside: int = 0
@@ -222,6 +223,8 @@ class Scoreboard:
     checks_passed: int = 0
     predictions: int = 0
     predictions_inside: int = 0
+    #: checks and predictions that could not be judged (no reference or band in this setting)
+    unjudged: int = 0
 
     def add(self, c: Comparison) -> None:
         v = c.verdict
@@ -229,6 +232,8 @@ class Scoreboard:
             self.reproductions += 1
             self.reproductions_judged += v != "not judged"
             self.reproductions_inside += v == "agrees"
+        elif v == "not judged":  # a check or prediction with nothing to judge is not counted
+            self.unjudged += 1
         elif c.kind in ("identity", "bound"):
             self.checks += 1
             self.checks_passed += v == "agrees"
