@@ -13,9 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-# Failed in a fresh-clone CI check at the end of session 2; pass in the dev venv. Cause unknown.
-FRESH_CLONE_FAILURE = "failed in a fresh-clone CI check (session 2); cause not yet found"
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,6 +24,9 @@ from gradprobe.io import load_tensors, save_tensors
 from gradprobe.results import ResultError, read_result
 
 TYPED = (GradprobeError, ResultError)
+
+# Failed in a fresh-clone CI check at the end of session 2; pass in the dev venv. Cause unknown.
+FRESH_CLONE_FAILURE = "failed in a fresh-clone CI check (session 2); cause not yet found"
 LIMIT_S = min(CASE_LIMIT_S, 10.0)
 
 VALID_LABELS = encode_idx(np.arange(20, dtype=np.uint8) % 10)
