@@ -143,11 +143,11 @@ class Comparison:
     def verdict(self) -> Verdict:
         """``agrees`` / ``disagrees`` by ``relation``; ``not judged`` when a number is missing
         (no band, no reference, a non-finite value)."""
-        ours, ref = _finite(self.ours), _finite(self.reference)
+        ours, ref = finite_or_none(self.ours), finite_or_none(self.reference)
         if ref is None:
             return "not judged"
         if self.relation == "inside":
-            lo, hi = _finite(self.low), _finite(self.high)
+            lo, hi = finite_or_none(self.low), finite_or_none(self.high)
             if lo is None or hi is None:
                 return "not judged"
             return "agrees" if lo <= ref <= hi else "disagrees"
@@ -191,7 +191,8 @@ class Comparison:
         return d
 
 
-def _finite(x: Any) -> float | None:
+def finite_or_none(x: Any) -> float | None:
+    """``x`` as a float if it is a finite number (not a bool), else None."""
     if x is None or isinstance(x, bool):
         return None
     try:

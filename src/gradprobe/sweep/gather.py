@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError, GradprobeError
-from ..results import ResultError, load_json_limited, read_result
+from ..results import ResultError, finite_or_none, load_json_limited, read_result
 from .store import Store
 from .worker import ERROR, RESULT, config_from_plain, load_experiment
 
@@ -73,16 +73,6 @@ def cell(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
     return value
-
-
-def _float(x: Any) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if f == f and abs(f) != float("inf") else None
 
 
 def _pyarrow() -> tuple[Any, Any]:
@@ -144,7 +134,7 @@ def gather(root: str | Path) -> GatherInfo:
             status, error = "failed", store.read_error(h) or "failed"
             try:
                 doc = load_json_limited(run_dir / ERROR)
-                seconds = _float(doc.get("seconds")) if isinstance(doc, dict) else None
+                seconds = finite_or_none(doc.get("seconds")) if isinstance(doc, dict) else None
             except ResultError:
                 pass
         counts[status] += 1
@@ -175,10 +165,10 @@ def _comparison_rows(base: dict[str, Any], result: Any) -> list[dict[str, Any]]:
             "metric": c.quantity,
             "source": "comparison",
             "value_seed": None,
-            "value": _float(c.ours),
-            "low": _float(c.low),
-            "high": _float(c.high),
-            "reference": _float(c.reference),
+            "value": finite_or_none(c.ours),
+            "low": finite_or_none(c.low),
+            "high": finite_or_none(c.high),
+            "reference": finite_or_none(c.reference),
             "kind": c.kind,
             "verdict": c.verdict,
         }
@@ -211,7 +201,7 @@ def _seed_rows(
                 "metric": m["metric"],
                 "source": "per-seed",
                 "value_seed": int(seed) if isinstance(seed, int) else None,
-                "value": _float(m.get("value")),
+                "value": finite_or_none(m.get("value")),
                 "low": None,
                 "high": None,
                 "reference": None,
