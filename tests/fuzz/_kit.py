@@ -38,7 +38,15 @@ _SKIP = {".git", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache", "
 def _tree(root: Path) -> dict[str, tuple[int, int, int]]:
     out: dict[str, tuple[int, int, int]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in _SKIP and not d.endswith(".egg-info")]
+        dirnames[:] = [
+            d
+            for d in dirnames
+            if d not in _SKIP
+            and not d.endswith(".egg-info")
+            # A virtual environment inside the checkout (CI's .venv-ci) is the installer's, not
+            # the project's: tens of thousands of files, walked twice per case, for nothing.
+            and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg"))
+        ]
         for name in filenames:
             p = os.path.join(dirpath, name)
             try:

@@ -25,8 +25,6 @@ from gradprobe.results import ResultError, read_result
 
 TYPED = (GradprobeError, ResultError)
 
-# Failed in a fresh-clone CI check at the end of session 2; pass in the dev venv. Cause unknown.
-FRESH_CLONE_FAILURE = "failed in a fresh-clone CI check (session 2); cause not yet found"
 LIMIT_S = min(CASE_LIMIT_S, 10.0)
 
 VALID_LABELS = encode_idx(np.arange(20, dtype=np.uint8) % 10)
@@ -183,7 +181,6 @@ def test_history_files(case: tuple[str, str], tmp_path_factory) -> None:
     assert list(df.columns) == ["step", "layer", "quantity", "value"]
 
 
-@pytest.mark.xfail(strict=False, reason=FRESH_CLONE_FAILURE)
 @settings(max_examples=max_examples(1))
 @given(case=history_text())
 def test_diagnose_on_any_history(case: tuple[str, str], sandbox: Path) -> None:
@@ -194,7 +191,6 @@ def test_diagnose_on_any_history(case: tuple[str, str], sandbox: Path) -> None:
     check_case(["diagnose", "--json", str(path)], sandbox)
 
 
-@pytest.mark.xfail(strict=False, reason=FRESH_CLONE_FAILURE)
 @settings(max_examples=max_examples(1))
 @given(text=st.one_of(st.sampled_from(HOSTILE_JSON), json_values.map(json.dumps)))
 def test_report_on_any_result_file(text: str, sandbox: Path) -> None:
