@@ -27,6 +27,9 @@ SMALLER: dict[str, str] = {
     "gradprobe train --sizes 784,30,10 --epochs 30 --batch-size 10 --eta 0.1 --lmbda 5.0 "
     "--seeds 4": "gradprobe train --sizes 784,30,10 --epochs 1 --batch-size 10 --eta 0.1 "
     "--lmbda 5.0 --seeds 4",
+    # 100 seeds × 4 depths on the full MNIST: ~50 s of the suite for no extra coverage.
+    "gradprobe reproduce initial-speed --out results": "gradprobe reproduce initial-speed "
+    "--seeds 10 --out results",
 }
 # README commands that cannot run here, with the reason.
 CANNOT_RUN: dict[str, str] = {
