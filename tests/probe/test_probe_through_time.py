@@ -13,6 +13,7 @@ import gradprobe
 from gradprobe.probe import diagnose
 from gradprobe.probe.quantities import ThroughTime
 from gradprobe.recurrent import set_forget_bias, set_spectral_radius
+from probe.rnn_reference import reference_profiles
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -36,10 +37,14 @@ def _per_t(g: torch.Tensor, batch_first: bool) -> list[float]:
     return g.pow(2).sum((0, 2) if batch_first else (1, 2)).sqrt().tolist()
 
 
-@pytest.mark.parametrize("cell", sorted(CELLS))
-@pytest.mark.parametrize("batch_first", [False, True])
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_profile_matches_autograd(cell: str, batch_first: bool, bidirectional: bool) -> None:
+@pytest.mark.parametrize(
+    ("cell", "batch_first", "bidirectional"),
+    [("rnn", False, True), ("lstm", True, True), ("gru", False, False)],
+)
+def test_whole_module_profile_matches_autograd(
+    cell: str, batch_first: bool, bidirectional: bool
+) -> None:
+    """``per_layer=False``: one profile at the module's input (all layers, both directions)."""
     torch.manual_seed(0)
     B, T, F, H = 3, 7, 4, 5
     rnn = CELLS[cell](F, H, num_layers=2, batch_first=batch_first, bidirectional=bidirectional)
@@ -54,7 +59,7 @@ def test_profile_matches_autograd(cell: str, batch_first: bool, bidirectional: b
     expected = _per_t(xr.grad, batch_first)
     model.zero_grad()
 
-    q = ThroughTime()
+    q = ThroughTime(per_layer=False)
     with gradprobe.watch(model, quantities=(q,), detail_every=1) as probe:
         (model(x) * w).sum().backward()
         got = q.profiles()["rnn"]
@@ -62,6 +67,88 @@ def test_profile_matches_autograd(cell: str, batch_first: bool, bidirectional: b
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=0)  # float64 rounding only
     for p in model.parameters():  # the tap does not change the parameters' gradients
         assert p.grad is not None and torch.isfinite(p.grad).all()
+    assert set(probe.history.query("quantity == 'time_ratio'").layer) == {"rnn"}
+
+
+def _labels(rnn: nn.RNNBase) -> list[str]:
+    D = 2 if rnn.bidirectional else 1
+    return [f"l{k // D}" + ("_reverse" if k % D else "") for k in range(rnn.num_layers * D)]
+
+
+# every cell; stacked (2 and 3 layers); one and two directions; both layouts; packed
+SPLIT = [
+    ("rnn", 2, False, False, False),
+    ("rnn", 2, True, True, False),
+    ("lstm", 2, True, False, False),
+    ("lstm", 2, False, True, False),
+    ("lstm", 2, True, True, True),
+    ("gru", 3, False, False, False),
+    ("gru", 2, True, True, False),
+    ("gru", 2, False, False, True),
+]
+
+
+@pytest.mark.parametrize(("cell", "layers", "bidirectional", "batch_first", "packed"), SPLIT)
+def test_per_layer_profiles_match_unrolled_reference(
+    cell: str, layers: int, bidirectional: bool, batch_first: bool, packed: bool
+) -> None:
+    """‖∂L/∂xˡ_t‖ per stacked layer and direction (float64) equals an independent unrolled
+    computation; the probe leaves the output and every parameter gradient as plain autograd
+    has them (float64 rounding: the per-layer kernels sum in another order)."""
+    torch.manual_seed(4)
+    B, T, F, H = 3, 7, 4, 5
+    rnn = CELLS[cell](F, H, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
+    model = Net(rnn, H * (2 if bidirectional else 1)).double()
+    x = torch.randn((B, T, F) if batch_first else (T, B, F), dtype=torch.float64)
+    w = torch.randn(T, dtype=torch.float64)
+    lengths = torch.tensor([5, 7, 2]) if packed else torch.full((B,), T)
+
+    def cost(inp: torch.Tensor) -> torch.Tensor:
+        if packed:
+            seq = pack_padded_sequence(inp, lengths, batch_first=batch_first, enforce_sorted=False)
+            return model(seq).pow(2).sum()
+        return (model(inp) * (w.view(1, T, 1) if batch_first else w.view(T, 1, 1))).sum()
+
+    seqs = [(x[b] if batch_first else x[:, b])[: int(lengths[b])] for b in range(B)]
+
+    def cost_b(b: int, out: torch.Tensor) -> torch.Tensor:
+        y = model.head(out).squeeze(-1)
+        return y.pow(2).sum() if packed else (y * w[: y.shape[0]]).sum()
+
+    expected = reference_profiles(rnn, seqs, cost_b)
+    model.zero_grad()
+    plain_out = cost(x)
+    plain_out.backward()
+    plain = [p.grad.clone() for p in model.parameters()]  # type: ignore[union-attr]
+    model.zero_grad()
+
+    q = ThroughTime()
+    with gradprobe.watch(model, quantities=(q,), detail_every=1) as probe:
+        probed_out = cost(x)
+        probed_out.backward()
+        got = q.profiles()
+        probe.step()
+    assert sorted(got) == sorted(f"rnn.{k}" for k in _labels(rnn))
+    for k in _labels(rnn):
+        np.testing.assert_allclose(got[f"rnn.{k}"], expected[k], rtol=1e-9, atol=1e-15)
+    assert probed_out.item() == pytest.approx(plain_out.item(), rel=1e-12)
+    for p, g in zip(model.parameters(), plain, strict=True):
+        assert p.grad is not None
+        np.testing.assert_allclose(p.grad.numpy(), g.numpy(), rtol=1e-9, atol=1e-14)
+    layers_seen = set(probe.history.query("quantity == 'time_ratio'").layer)
+    assert layers_seen == {f"rnn.{k}" for k in _labels(rnn)}
+
+
+def test_dropout_in_training_falls_back_to_the_whole_module() -> None:
+    """Inter-layer dropout masks cannot be reproduced: one whole-module profile, no split."""
+    torch.manual_seed(5)
+    model = Net(nn.LSTM(3, 4, num_layers=2, dropout=0.5), 4).double()
+    q = ThroughTime()
+    with gradprobe.watch(model, quantities=(q,), detail_every=1) as probe:
+        model(torch.randn(6, 2, 3, dtype=torch.float64)).sum().backward()
+        probe.step()
+    assert set(q.profiles()) == {"rnn"}
+    assert set(probe.history.query("quantity == 'time_ratio'").layer) == {"rnn"}
 
 
 def test_packed_sequence_matches_autograd() -> None:
@@ -83,7 +170,7 @@ def test_packed_sequence_matches_autograd() -> None:
     q = ThroughTime()
     with gradprobe.watch(model, quantities=(q,), detail_every=1) as probe:
         cost(x).backward()
-        got = q.profiles()["rnn"]
+        got = q.profiles()["rnn.l0"]  # one layer, one direction: its layer
         probe.step()
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=0)
 
