@@ -188,15 +188,30 @@ class Last(nn.Module):
 
 
 def _diagnose(rnn: nn.Module, T: int = 50) -> tuple[dict[str, float], list[str]]:
+    """Three recorded steps at length T (cost on the last step). At every step the probe's
+    profile of ``rnn.l0`` must equal ‖∂L/∂x_t‖ from plain autograd on the same batch (float64,
+    no probe), and its ``time_ratio`` the ratio computed from that autograd profile."""
     torch.manual_seed(2)
     model = Last(rnn).double()
-    with gradprobe.watch(model, detail_every=1, quantities=(ThroughTime(),)) as probe:
+    q = ThroughTime()
+    ratios = []
+    with gradprobe.watch(model, detail_every=1, quantities=(q,)) as probe:
         for _ in range(3):
             x = torch.randn(8, T, 3, dtype=torch.float64)
+            xr = x.clone().requires_grad_(True)
+            model(xr).pow(2).mean().backward()
+            assert xr.grad is not None
+            expected = _per_t(xr.grad, True)
+            model.zero_grad()
             model(x).pow(2).mean().backward()
+            got = q.profiles()["rnn.l0"]
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=0)
+            ratios.append(expected[0] / expected[-1])  # the cost enters at t = T − 1
             probe.step()
             model.zero_grad()
     df = probe.history
+    measured = df[df.quantity == "time_ratio"].sort_values("step").value.to_numpy()
+    np.testing.assert_allclose(measured, ratios, rtol=1e-9)
     med = df[df.quantity == "time_ratio"].groupby("layer").value.median().to_dict()
     kinds = [f.kind for f in diagnose(df) if f.kind.endswith("through-time")]
     return med, kinds
