@@ -49,7 +49,8 @@ def reference_profiles(
             outs = []
             for d in range(D):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                w = [getattr(rnn, k + sfx) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                w = [getattr(rnn, k + sfx) for k in kinds]
                 z = torch.zeros_like(inp, requires_grad=True)
                 leaves[f"l{layer}" + ("_reverse" if d else "")] = z
                 xin = inp + z
