@@ -37,3 +37,26 @@ def test_ddp_and_fsdp2_norms_equal_single_process_on_combined_batch(tmp_path):
         m = pd.merge(ref, df, on=key, suffixes=("_ref", "_dist"), validate="one_to_one")
         assert len(m) == len(ref)
         assert m.value_dist.to_numpy() == pytest.approx(m.value_ref.to_numpy(), rel=1e-9), name
+
+
+@pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="no gloo")
+def test_ddp_preclip_norm_is_the_all_reduced_gradients_norm(tmp_path):
+    """Under DDP the pre-clip norm is read after the gradient all-reduce: it equals the norm
+    of the averaged gradient computed independently (a plain copy's local gradient,
+    all-reduced by hand), not the rank's local norm; the post-clip norm is the clipped one."""
+    import torch.multiprocessing as mp
+
+    from probe import dist_preclip_worker as w
+
+    out = tmp_path / "preclip.pt"
+    mp.spawn(w.worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+    got = torch.load(out, weights_only=False)
+    rows = got["rows"]
+    pre = rows[rows.quantity == "grad_norm_preclip"].sort_values("step").value.to_numpy()
+    post = rows[rows.quantity == "grad_norm_postclip"].sort_values("step").value.to_numpy()
+    clipped = rows[rows.quantity == "clipped"].sort_values("step").value.to_numpy()
+    assert len(pre) == 3
+    assert pre == pytest.approx(got["pre"], rel=1e-9)  # float64 model: rounding only
+    assert all(abs(a - b) > 1e-6 * b for a, b in zip(pre, got["local"], strict=True))
+    assert post == pytest.approx(got["post"], rel=1e-9)
+    assert clipped.tolist() == [1.0, 1.0, 1.0]

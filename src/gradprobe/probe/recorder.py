@@ -27,7 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from gradprobe.probe.distributed import ShardGroup, reduce_sharded, shard_groups
+from gradprobe.probe.distributed import (
+    ShardGroup,
+    queue_after_reducers,
+    reduce_sharded,
+    shard_groups,
+)
 from gradprobe.probe.layers import (
     ROOT_NAME,
     ForwardOrder,
@@ -262,7 +267,7 @@ class Recorder:
         if self.finder is not None and self.finder.replaying:
             return
         self._queued = True
-        torch.autograd.Variable._execution_engine.queue_callback(self._end_of_backward)
+        queue_after_reducers(self._end_of_backward)  # after DDP's all-reduce has landed
 
     def _end_of_backward(self) -> None:
         """All gradients of this backward are accumulated, and nothing has clipped them yet:
