@@ -112,7 +112,7 @@ class ThroughTime(OutputQuantity):
         if max_slots < 1:
             raise ValueError(f"max_slots must be ≥ 1, got {max_slots}")
         self.max_steps = int(max_steps)
-        self.per_layer = bool(per_layer)
+        self.split_layers = bool(per_layer)
         self.slots = int(max_slots) if per_layer else 1
         self.slot = self.max_steps + 1  # one slot: T_max squared sums, then T
         self.width = self.slots * self.slot  # type: ignore[misc]
@@ -131,7 +131,7 @@ class ThroughTime(OutputQuantity):
 
     def __repr__(self) -> str:
         return (
-            f"ThroughTime(max_steps={self.max_steps}, per_layer={self.per_layer}, "
+            f"ThroughTime(max_steps={self.max_steps}, per_layer={self.split_layers}, "
             f"max_slots={self.slots})"
         )
 
@@ -139,7 +139,7 @@ class ThroughTime(OutputQuantity):
     def _split(self, module: nn.Module) -> bool:
         """Whether this call of ``module`` is recomputed layer by layer."""
         L, D = shape_of(module)
-        return self.per_layer and 1 < L * D < self.slots and supported(module)
+        return self.split_layers and 1 < L * D < self.slots and supported(module)
 
     def _fallback_slot(self, module: nn.Module) -> int:
         L, D = shape_of(module)
@@ -271,8 +271,8 @@ class ThroughTime(OutputQuantity):
                 else:
                     label = layer_name(site.module, k // D, k % D)
                 if label in rows:
-                    a, c = rows[label]
-                    rows[label] = (a + part, c + counts)
+                    acc, cnt = rows[label]
+                    rows[label] = (acc + part, cnt + counts)
                 else:
                     rows[label] = (part.copy(), counts.copy())
         for label, (sums, counts) in rows.items():
