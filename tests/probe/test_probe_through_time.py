@@ -245,3 +245,49 @@ def test_lstm_vanishes_at_init_and_forget_bias_one_keeps_more() -> None:
     assert med0["rnn.l0"] < 1e-3 and kinds0 == ["vanishing-through-time"]
     assert med1["rnn.l0"] > 10 * med0["rnn.l0"]  # the forget gate σ(1) ≈ 0.73 vs σ(0) = 0.5
     assert kinds1 == ["vanishing-through-time"]  # still below 10⁻³ at T = 50 (measured)
+
+
+class WithState(nn.Module):
+    """An LSTM with projections called with an initial state, positionally or as ``hx=``."""
+
+    def __init__(self, keyword: bool) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(3, 5, num_layers=2, proj_size=2)
+        self.keyword = keyword
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
+        if self.keyword:
+            out, (h, c) = self.rnn(x, hx=(h0, c0))
+        else:
+            out, (h, c) = self.rnn(x, (h0, c0))
+        return out.pow(2).sum() + h.sum() + c.pow(2).sum()
+
+
+@pytest.mark.parametrize("keyword", [False, True])
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_split_module_keeps_output_and_gradients_with_initial_state(
+    keyword: bool, unbatched: bool
+) -> None:
+    """The recomputed module sees the initial state however it is passed (and projections,
+    unbatched input): cost and every gradient equal plain autograd's (float64 rounding)."""
+    torch.manual_seed(6)
+    model = WithState(keyword).double()
+    shape = (6, 3) if unbatched else (6, 2, 3)
+    state = (2, 2) if unbatched else (2, 2, 2)
+    x = torch.randn(*shape, dtype=torch.float64)
+    h0 = torch.randn(*state, dtype=torch.float64)
+    c0 = torch.randn(*state[:-1], 5, dtype=torch.float64)
+    plain = model(x, h0, c0)
+    plain.backward()
+    expected = [p.grad.clone() for p in model.parameters()]  # type: ignore[union-attr]
+    model.zero_grad()
+    q = ThroughTime()
+    with gradprobe.watch(model, quantities=(q,), detail_every=1) as probe:
+        cost = model(x, h0, c0)
+        cost.backward()
+        probe.step()
+    assert sorted(q.profiles()) == ["rnn.l0", "rnn.l1"]
+    assert cost.item() == pytest.approx(plain.item(), rel=1e-12)
+    for p, g in zip(model.parameters(), expected, strict=True):
+        assert p.grad is not None
+        np.testing.assert_allclose(p.grad.numpy(), g.numpy(), rtol=1e-9, atol=1e-14)
