@@ -11,8 +11,9 @@ whose gradient vanishes or explodes through time, with remedies.
 We compare PyTorch's default LSTM (forget gate ≈ σ(0) = ½ at init) with forget-gate bias 1
 (Jozefowicz et al. 2015), at init and after a few hundred Adam steps. Runs in seconds.
 
-The same measurement, lighter, runs inside the probe: ``gradprobe.watch`` taps every
-RNN/LSTM/GRU's input and records ‖∂L/∂x_t‖ per t for the *training* loss (quantity
+The same measurement, lighter, runs inside the probe: ``gradprobe.watch`` taps the input of
+every stacked layer of every RNN/LSTM/GRU and records ‖∂L/∂x_t‖ per t for the *training* loss
+(quantity
 ``ThroughTime``: columns ``time_ratio``, ``time_decay``, ``time_memory``), and
 ``probe.diagnose()`` reports ``vanishing-through-time``/``exploding-through-time``. The
 training loss here is on every position, so each step also gets its own direct gradient (and
@@ -98,11 +99,13 @@ def main() -> None:
                 probe.step()
                 opt.step()
         df = probe.history
-        ratio = df[df.quantity == "time_ratio"].value.median()
+        ratios = df[df.quantity == "time_ratio"].groupby("layer").value.median()  # per layer
         through = [f for f in probe.diagnose() if f.kind.endswith("through-time")]
         print(
             f"\n{name}, probe during training (loss on every position): median "
-            f"‖∂L/∂x_0‖/‖∂L/∂x_T-1‖ = {ratio:.3g}; "
+            "‖∂L/∂x_0‖/‖∂L/∂x_T-1‖ at each stacked layer's input: "
+            + ", ".join(f"{layer} {r:.3g}" for layer, r in ratios.items())
+            + "; "
             + ("; ".join(str(f) for f in through) if through else "no through-time finding")
         )
         report(

@@ -79,8 +79,11 @@ def worker(rank: int, world: int, port: int, out: str) -> None:
         fully_shard(fsdp)
         sharded = all(type(p).__name__ == "DTensor" for p in fsdp.parameters())
         h_fsdp = run(fsdp, fsdp, shard)
+        from probe.dist_preclip_worker import run_preclip
+
+        preclip = run_preclip(rank, world)
         if rank == 0:
-            torch.save({"ddp": h_ddp, "fsdp": h_fsdp, "sharded": sharded}, out)
+            torch.save({"ddp": h_ddp, "fsdp": h_fsdp, "sharded": sharded, "preclip": preclip}, out)
         dist.barrier()
     finally:
         dist.destroy_process_group()

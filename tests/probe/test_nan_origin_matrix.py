@@ -149,7 +149,9 @@ def _layer_info(model: nn.Module, layer: str):
 
 def _expected(kind: str, layer: str, place: str) -> str:
     if place == "forward" and kind == "lstm" and layer.startswith("lstm."):
-        return "lstm"  # a two-layer nn.LSTM runs as one module: its output names the module
+        # the fault is injected into the two-layer nn.LSTM's *output* by a hook: recomputed
+        # layer by layer, every stacked layer's output is finite, so the module is named
+        return "lstm"
     return layer
 
 
@@ -205,3 +207,64 @@ def test_deferred_mode_falls_back_to_the_gradient_rule():
     probe.step()
     origin = probe.history.query("quantity == 'nonfinite_origin'")
     assert origin.layer.tolist() == ["4"] and origin.value.tolist() == [0.0]  # "gradients"
+
+
+class StackedRNN(nn.Module):
+    def __init__(self, bidirectional: bool) -> None:
+        super().__init__()
+        self.rnn = nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=bidirectional)
+        self.head = nn.Linear(8 if bidirectional else 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.rnn(x)[0][-1])
+
+
+@pytest.mark.parametrize(("bidirectional", "target"), [(False, "l1"), (True, "l0_reverse")])
+def test_forward_overflow_inside_a_stacked_rnn_names_the_stacked_layer(bidirectional, target):
+    """Finite weights and inputs; one stacked layer's state grows ×100 per step and
+    overflows float32 inside the fused call: the probe names that layer and direction."""
+    torch.manual_seed(0)
+    model = StackedRNN(bidirectional)
+    with torch.no_grad():
+        getattr(model.rnn, f"weight_ih_{target}").zero_()
+        getattr(model.rnn, f"bias_ih_{target}").fill_(1.0)
+        getattr(model.rnn, f"weight_hh_{target}").copy_(100 * torch.eye(4))
+    probe = gp.watch(model)
+    x = torch.randn(30, 2, 3)
+    F.cross_entropy(model(x), torch.tensor([0, 1])).backward()
+    probe.step()
+    (event,) = probe._recorder._events.values()  # before the flush turns it into rows
+    assert (event.layer, event.module, event.place) == (f"rnn.{target}", "rnn", "forward")
+    assert f"rnn.{target} is the first stacked layer" in event.detail
+    origin = probe.history.query("quantity == 'nonfinite_origin'")
+    assert origin.layer.tolist() == [f"rnn.{target}"]
+    assert gp.quantities.PLACES[int(origin.value.iloc[0])] == "forward"
+    probe.close()
+
+
+def test_parameter_fault_in_a_stacked_lstm_names_the_layer_and_the_parameter():
+    torch.manual_seed(0)
+    model = LSTMs()
+    probe = gp.watch(model)
+    with torch.no_grad():
+        model.lstm.weight_hh_l1[0, 0] = float("inf")
+    F.cross_entropy(model(torch.randn(4, 5, 6)), torch.tensor([0, 1, 2, 0])).backward()
+    probe.step()
+    (event,) = probe._recorder._events.values()
+    assert (event.layer, event.place) == ("lstm.l1", "parameter")
+    assert event.detail.endswith("lstm.weight_hh_l1")
+    probe.close()
+
+
+def test_hooked_output_of_a_stacked_lstm_is_named_by_module_with_the_reason():
+    torch.manual_seed(0)
+    model = LSTMs()
+    probe = gp.watch(model)
+    h = model.lstm.register_forward_hook(lambda m, a, out: _poisoned(out))
+    F.cross_entropy(model(torch.randn(4, 5, 6)), torch.tensor([0, 1, 2, 0])).backward()
+    probe.step()
+    h.remove()
+    (event,) = probe._recorder._events.values()
+    assert (event.layer, event.place) == ("lstm", "forward")
+    assert "every layer's output is finite" in event.detail
+    probe.close()

@@ -17,6 +17,7 @@ EXPECTED_FIRST = {
     "tanh-large-init": {"exploding", "saturation"},
     "resnet": None,  # healthy: no finding at all
     "transformer": None,
+    "stacked-lstm": {"vanishing-through-time"},  # default 2-layer LSTM, T = 100
 }
 
 
@@ -47,6 +48,19 @@ def test_zoo_details_name_the_layers_and_numbers():
     assert all(f.kind != "update-ratio" for f in dead)
     cnn = run("cnn-dead-relu").diagnose()[0]
     assert cnn.layers == ("2",) and cnn.evidence["dead_fraction"]["2"] == pytest.approx(7 / 8)
+
+
+def test_zoo_stacked_lstm_names_each_stacked_layer_with_its_numbers():
+    probe = run("stacked-lstm")
+    df = probe.history
+    ratios = df[df.quantity == "time_ratio"].groupby("layer").value.median().to_dict()
+    assert set(ratios) == {"lstm.l0", "lstm.l1"}  # one profile per stacked layer
+    found = {f.layers[0]: f for f in probe.diagnose() if f.kind == "vanishing-through-time"}
+    assert set(found) == {"lstm.l0", "lstm.l1"}
+    for layer, f in found.items():  # the finding is the measured median, and says so
+        assert f.evidence["time_ratio"] == ratios[layer] < 1e-6
+        assert f.severity == "critical" and f.evidence["steps"] == 100
+        assert 0 < f.evidence["decay_per_step"] < 1 and "this stacked layer" in f.message
 
 
 @pytest.mark.slow

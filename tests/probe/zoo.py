@@ -115,6 +115,23 @@ def transformer(g: torch.Generator) -> nn.Module:
     return Transformer()
 
 
+class StackedLSTM(nn.Module):
+    """A PyTorch-default 2-layer LSTM (width 16) classifying sequences from the last step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, num_layers=2, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+def stacked_lstm(g: torch.Generator) -> nn.Module:
+    torch.manual_seed(int(torch.randint(0, 10**6, (1,), generator=g)))
+    return StackedLSTM()
+
+
 ZOO = {
     # name: (builder, input shape without batch, optimiser, lr)
     "deep-sigmoid": (deep_sigmoid, (32,), "sgd", 0.5),
@@ -123,12 +140,18 @@ ZOO = {
     "tanh-large-init": (tanh_large, (32,), "sgd", 0.05),
     "resnet": (resnet, (1, 8, 8), "sgd", 0.05),
     "transformer": (transformer, (6, 8), "adam", 1e-3),
+    "stacked-lstm": (stacked_lstm, (100, 8), "adam", 1e-3),  # long sequences: T = 100
 }
 
 
-def run(name: str, steps: int = 12, batch: int = 64, seed: int = 0) -> gp.Probe:
+#: Batch sizes other than 64 (the LSTM runs 100 steps per sequence: keep the test fast).
+BATCH = {"stacked-lstm": 16}
+
+
+def run(name: str, steps: int = 12, batch: int | None = None, seed: int = 0) -> gp.Probe:
     """Train ``name`` for ``steps`` steps on random data (fixed seed) under a probe."""
     build, shape, opt_name, lr = ZOO[name]
+    batch = batch or BATCH.get(name, 64)
     g = torch.Generator().manual_seed(seed)
     model = build(g)
     opt = (

@@ -49,6 +49,7 @@ symptoms — a dead layer before the vanishing it causes).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -642,7 +643,7 @@ def _time_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
                 f"{layer}: the gradient reaching the first of {T} time steps is {r:.2g} of the "
                 f"one where it enters (median over steps); factor {decays.get(layer, np.nan):.3g} "
                 f"per step back; effective memory {memory.get(layer, np.nan):.0f} steps "
-                "(‖∂L/∂x_t‖ at the recurrent module's input, all stacked layers together)",
+                + _time_where(layer),
                 {
                     "time_ratio": r,
                     "decay_per_step": decays.get(layer),
@@ -654,6 +655,19 @@ def _time_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
             )
         )
     return out
+
+
+def _time_where(layer: str) -> str:
+    """Where a through-time profile was measured, from its layer name (``lstm.l1``,
+    ``lstm.l0_reverse``: one stacked layer and direction; a module path: the whole module)."""
+    if re.search(r"\.l\d+_reverse$", layer):
+        return (
+            "(‖∂L/∂x_t‖ at the input of this stacked layer, reverse direction: read from "
+            "t = T − 1 down to t = 0)"
+        )
+    if re.search(r"\.l\d+$", layer):
+        return "(‖∂L/∂x_t‖ at the input of this stacked layer)"
+    return "(‖∂L/∂x_t‖ at the recurrent module's input, all stacked layers and directions together)"
 
 
 def check_history(history: object) -> pd.DataFrame:

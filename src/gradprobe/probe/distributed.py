@@ -7,6 +7,16 @@ DDP
     gradient: the norms equal a single process's on the combined batch. Wrap or watch either
     the DDP module or ``ddp.module``; layer names are those of the inner module.
 
+    The pre-clip norm (``grad_norm_preclip``) is read at the end of backward, before any
+    clipping. DDP's reducer waits for its all-reduces and writes the averaged gradients into
+    ``.grad`` in an end-of-backward callback it queues when its *last* bucket is ready — after
+    the probe's first post-accumulate-grad hook has fired. So the probe's read is queued
+    through :func:`queue_after_reducers`: its callback queues the read once more, which puts it
+    behind every callback queued during the backward pass, DDP's included. The pre-clip norm is
+    then the norm of the all-reduced (averaged) gradient on every rank, the number
+    ``clip_grad_norm_`` sees; under ``ddp.no_sync()`` (gradient accumulation) it is the rank's
+    local accumulated gradient, as in ``.grad``.
+
 FSDP2
     After ``fully_shard`` parameters and gradients are ``DTensor``s whose local tensors are
     shards. ‖θ‖² = Σ over ranks of ‖local shard‖², so the probe computes local norms, squares
@@ -18,6 +28,7 @@ FSDP2
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -71,3 +82,13 @@ def reduce_sharded(raw: torch.Tensor, groups: list[ShardGroup]) -> torch.Tensor:
             dist.all_reduce(sq, op=dist.ReduceOp.SUM, group=pg)  # type: ignore[arg-type]
         raw.index_copy_(1, g.index, torch.where(missing, part, sq.sqrt()))
     return raw
+
+
+def queue_after_reducers(fn: Callable[[], None]) -> None:
+    """Run ``fn`` at the end of the current backward pass, after every end-of-backward callback
+    queued during it (DDP's reducer finalisation: waiting for the all-reduce and writing the
+    averaged gradient into ``.grad``). Call from inside a backward hook. The autograd engine
+    runs its final callbacks in order and runs callbacks appended meanwhile too: queueing a
+    callback that queues ``fn`` places ``fn`` after all of them."""
+    engine = torch.autograd.Variable._execution_engine
+    engine.queue_callback(lambda: engine.queue_callback(fn))  # type: ignore[attr-defined]

@@ -16,7 +16,14 @@ non-finite layer merely propagated it):
    captured inputs and random-number state (buffers restored afterwards), with a hook on
    every module: the producer is the first module to *finish* whose output is non-finite
    while all its inputs are finite (the innermost, earliest one). If that module holds a
-   non-finite buffer (a running mean, say), the place is ``buffer``.
+   non-finite buffer (a running mean, say), the place is ``buffer``. A multi-layer or
+   bidirectional ``nn.RNN``/``nn.LSTM``/``nn.GRU`` runs its layers inside one call: it is
+   recomputed layer by layer with its own weights (:mod:`gradprobe.probe.rnn_layers`) and the
+   first stacked layer and direction whose output sequence is non-finite is named
+   (``"lstm.l1"``). Not possible, and then the module is named: a value injected into the
+   module's output by other code (a forward hook: the layers' own outputs are finite), and
+   inter-layer dropout in training mode (its masks cannot be replayed). For a parameter the
+   event's detail names the parameter itself (``lstm.weight_hh_l1``).
 4. ``loss`` — the forward pass is finite but the gradient arriving at the model's output is
    not: the loss (or code between the model and ``backward``) produced it.
 5. ``backward`` — otherwise the value was born in backward: backpropagation computes δˡ from
@@ -35,6 +42,7 @@ from torch import nn
 
 from gradprobe.probe.layers import ROOT_NAME, LayerInfo
 from gradprobe.probe.quantities.base import NonFiniteEvent
+from gradprobe.probe.rnn_layers import first_nonfinite_layer, layer_name, supported
 
 INPUT_NAME = "(input)"
 LOSS_NAME = "(loss)"
@@ -161,10 +169,15 @@ class OriginFinder:
                     layer,
                     "update",
                     f"the optimiser's update made a parameter of {layer} non-finite "
-                    "(its gradient at the previous step was finite)",
+                    f"({self._param_names(bad_params, layer)}; its gradient at the previous "
+                    "step was finite)",
                 )
             return NonFiniteEvent(
-                step, layer, layer, "parameter", f"a parameter of {layer} holds NaN/Inf"
+                step,
+                layer,
+                layer,
+                "parameter",
+                f"a parameter of {layer} holds NaN/Inf: {self._param_names(bad_params, layer)}",
             )
         if self._captured:
             if not finite((self._args, self._kwargs)):
@@ -173,19 +186,17 @@ class OriginFinder:
                 )
             found = self._replay()
             if found is not None:
-                name, mod = found
+                name, mod, margs, mkwargs = found
                 layer = self._layer_of_module(name, layers)
                 if any(not bool(torch.isfinite(b).all()) for b in _float_buffers(mod)):
                     return NonFiniteEvent(
                         step, layer, name, "buffer", f"a buffer of {name} holds NaN/Inf"
                     )
-                return NonFiniteEvent(
-                    step,
-                    layer,
-                    name,
-                    "forward",
-                    f"{name}'s output is non-finite although its inputs are finite",
-                )
+                detail = f"{name}'s output is non-finite although its inputs are finite"
+                if layer == name and isinstance(mod, nn.RNNBase):
+                    layer, why = _stacked_producer(name, mod, margs, mkwargs, layers)
+                    detail += why
+                return NonFiniteEvent(step, layer, name, "forward", detail)
             if self._out_grad is not None and not finite(self._out_grad):
                 return NonFiniteEvent(
                     step,
@@ -207,23 +218,31 @@ class OriginFinder:
             )
         return NonFiniteEvent(step, ROOT_NAME, ROOT_NAME, "gradients", "")
 
+    def _param_names(self, index: list[int], layer: str) -> str:
+        """The qualified names of the non-finite parameters ``index`` of ``layer``
+        (``lstm.weight_hh_l1``)."""
+        names = {id(p): n for n, p in self.module.named_parameters()}
+        got = [names.get(id(self.params[i]), f"#{i}") for i in index if self.layer_of[i] == layer]
+        return ", ".join(got)
+
     def _layer_of_module(self, name: str, layers: list[LayerInfo]) -> str:
         """The layer a module is; the module's path when it is not one layer (no
         parameters, or a stacked recurrent module whose layers run inside one call)."""
         mine = [layer.name for layer in layers if layer.module == name]
         return mine[0] if len(mine) == 1 else name
 
-    def _replay(self) -> tuple[str, nn.Module] | None:
+    def _replay(self) -> tuple[str, nn.Module, Any, Any] | None:
         """Re-run the captured forward pass without gradients; the first module to finish
-        with a non-finite output from finite inputs, or None."""
-        found: list[tuple[str, nn.Module]] = []
+        with a non-finite output from finite inputs (path, module, its args and kwargs), or
+        None."""
+        found: list[tuple[str, nn.Module, Any, Any]] = []
 
         def hook(name: str) -> Callable[..., None]:
             def fn(mod: nn.Module, args: Any, kwargs: Any, out: Any) -> None:
                 if found:
                     return
                 if not finite(out) and finite((args, kwargs)):
-                    found.append((name, mod))
+                    found.append((name, mod, args, kwargs))
 
             return fn
 
@@ -255,6 +274,36 @@ class OriginFinder:
             if cuda_rng is not None:
                 torch.cuda.set_rng_state_all(cuda_rng)
         return found[0] if found else None
+
+
+def _stacked_producer(
+    name: str, mod: nn.RNNBase, args: Any, kwargs: Any, layers: list[LayerInfo]
+) -> tuple[str, str]:
+    """The stacked layer and direction of a multi-layer or bidirectional recurrent module
+    ``mod`` (path ``name``) that produced a non-finite output from finite inputs, found by
+    recomputing it layer by layer with its own weights (no gradients); ``(layer name, why)``,
+    or ``(name, why not)`` when it cannot be narrowed down."""
+    x = args[0] if args else kwargs.get("input")
+    hx = args[1] if len(args) > 1 else kwargs.get("hx")
+    if not supported(mod):
+        return name, " (not narrowed to a stacked layer: inter-layer dropout in training mode)"
+    try:
+        found = first_nonfinite_layer(mod, x, hx)
+    except Exception:  # best effort, like the replay itself
+        found = None
+    if found is None:
+        return name, (
+            " (not narrowed to a stacked layer: recomputed layer by layer with the same "
+            "weights, every layer's output is finite, so the value did not come from the "
+            "module's own arithmetic — a forward hook, say)"
+        )
+    sub = layer_name(name, *found)
+    if sub not in {layer.name for layer in layers}:
+        return name, f" (produced in {sub}, which is not a selected layer)"
+    return sub, (
+        f"; recomputed layer by layer: {sub} is the first stacked layer and direction whose "
+        "output sequence is non-finite (its input sequence is finite)"
+    )
 
 
 def _float_buffers(mod: nn.Module) -> list[torch.Tensor]:

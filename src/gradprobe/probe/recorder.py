@@ -27,7 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from gradprobe.probe.distributed import ShardGroup, reduce_sharded, shard_groups
+from gradprobe.probe.distributed import (
+    ShardGroup,
+    queue_after_reducers,
+    reduce_sharded,
+    shard_groups,
+)
 from gradprobe.probe.layers import (
     ROOT_NAME,
     ForwardOrder,
@@ -222,30 +227,36 @@ class Recorder:
         calls = self._calls
         base = j * MAX_CALLS
 
-        def hook(module: nn.Module, args: object, out: object) -> None:
+        taps = q.taps_input
+
+        def hook(module: nn.Module, args: object, out: object) -> Any:
             if not self.detail or not torch.is_grad_enabled():
-                return
+                return None
             if self.finder is not None and self.finder.replaying:
-                return
+                return None
+            new = q.after(module, out, name) if taps else None  # a replacement output
+            if new is not None:
+                out = new
             t = out if isinstance(out, torch.Tensor) else _first_tensor(out)
             if t is None or t.numel() == 0:
-                return
+                return new
             k = calls.get(name, 0)
             calls[name] = k + 1
             s = base + min(k, MAX_CALLS - 1)
             v, n = q.measure(t)
             pending.append((s, v.reshape(-1)))
             counts[s] += n
+            return new
 
         return hook
 
     def _pre_hook(self, q: OutputQuantity, name: str) -> Callable[..., Any]:
-        def hook(module: nn.Module, args: tuple[Any, ...]) -> Any:
+        def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if not self.detail or not torch.is_grad_enabled() or not args:
                 return None
             if self.finder is not None and self.finder.replaying:
                 return None
-            return q.before(module, args, name)
+            return q.before_kw(module, args, kwargs, name)
 
         return hook
 
@@ -256,7 +267,7 @@ class Recorder:
         if self.finder is not None and self.finder.replaying:
             return
         self._queued = True
-        torch.autograd.Variable._execution_engine.queue_callback(self._end_of_backward)
+        queue_after_reducers(self._end_of_backward)  # after DDP's all-reduce has landed
 
     def _end_of_backward(self) -> None:
         """All gradients of this backward are accumulated, and nothing has clipped them yet:
@@ -275,7 +286,9 @@ class Recorder:
     def _attach(self) -> None:
         if not self._handles:
             self._handles = [m.register_forward_hook(h) for m, h in self._hook_fns]
-            self._handles += [m.register_forward_pre_hook(h) for m, h in self._pre_fns]
+            self._handles += [
+                m.register_forward_pre_hook(h, with_kwargs=True) for m, h in self._pre_fns
+            ]
 
     def _detach(self) -> None:
         for h in self._handles:

@@ -247,6 +247,25 @@ class OutputQuantity(Quantity):
         identity on their values, e.g. an autograd tap) or ``None`` to keep them."""
         return None
 
+    def before_kw(
+        self,
+        module: torch.nn.Module,
+        args: tuple,  # type: ignore[type-arg]
+        kwargs: dict,  # type: ignore[type-arg]
+        name: str = "",
+    ) -> tuple | None:  # type: ignore[type-arg]
+        """The forward pre-hook the recorder calls (with keyword arguments): by default
+        :meth:`before` on the positional inputs. Return ``(args, kwargs)`` to replace them,
+        or ``None`` to keep them."""
+        new = self.before(module, args, name)
+        return None if new is None else (new, kwargs)
+
+    def after(self, module: torch.nn.Module, out: object, name: str = "") -> object | None:
+        """Forward hook, called before :meth:`measure` (only when :attr:`taps_input`): return
+        a replacement for the module's output (same value, another autograd graph — e.g. the
+        module recomputed layer by layer) or ``None`` to keep it."""
+        return None
+
     def selects(self, name: str, module: torch.nn.Module) -> bool:
         """Whether to hook ``module`` (path ``name``); default: ``isinstance`` of
         :attr:`module_types`."""

@@ -13,15 +13,31 @@ Why not a tensor hook on the module's output: ∂L/∂out_t of the fused module 
 loss on the last step it is 0 for every t < T − 1. The tap needs no ``requires_grad`` on x
 (a zero-size-cost dummy leaf makes the tap part of the graph) and does not cut the graph.
 
-Scope, stated honestly: one profile per *module* (call site), the gradient reaching the
-module's input through its whole stack. For a stacked module it is not split per stacked
-layer, and for a bidirectional one it is the sum of both directions (the forward direction
-carries gradient back in time, the reverse one forward). The per-stacked-layer, per-direction
-‖∂L/∂h_t‖ needs the unrolled measurement of :class:`gradprobe.recurrent.TimestepGradients`.
-The profile is reduced by :func:`gradprobe.recurrent.analyze_profile` (read in forward
-order): columns ``time_ratio`` (‖∂L/∂x_0‖ / ‖∂L/∂x_entry‖, entry the latest step reached),
-``time_decay`` (factor per step backwards), ``time_memory`` (steps over which it stays ≥ 1 %
-of its entry value) and ``time_steps`` (T). Steps beyond ``max_steps`` are not recorded.
+Per stacked layer and direction (``per_layer=True``, the default). A multi-layer or
+bidirectional module runs as one fused kernel: layer l's input sequence xˡ (l > 0) never
+exists as a tensor. So at a *detail* step only, the module is recomputed one layer and one
+direction at a time with its own weights and kernels (:func:`gradprobe.probe.rnn_layers.
+run_by_layer`), each layer's and direction's input tapped separately, and that result
+replaces the module's output (same value up to float rounding, same parameter gradients);
+the fused call itself is given only the first time step (its output is discarded), so the
+extra cost is one step of the fused kernel plus the taps. Rows go to the layers
+``"lstm.l0"``, ``"lstm.l0_reverse"``, ``"lstm.l1"``, … : ‖∂L/∂xˡ_t‖ through that direction
+of that layer (and all it feeds). The reverse direction carries gradient forward in time, so
+its profile is read from t = T − 1 down to 0. Ordinary steps are untouched (no hook).
+
+Where the recomputation is not exact it is not done, and the module gets one profile at its
+input, under the module's own path (``"lstm"``, all layers and directions together): inter-
+layer dropout in training mode (its masks cannot be reproduced), a module with more layers ×
+directions than ``max_slots − 1``, ``per_layer=False``, a subclass with another ``mode``. A
+one-layer one-direction module is always tapped at its input (that *is* its layer's profile).
+Other forward hooks on the same recurrent module see the one-step call at a detail step, and
+the full output only if registered after the probe.
+
+Each profile is reduced by :func:`gradprobe.recurrent.analyze_profile`: columns
+``time_ratio`` (‖∂L/∂x_first‖ / ‖∂L/∂x_entry‖, entry the latest step reached, in the
+direction's order), ``time_decay`` (factor per step backwards), ``time_memory`` (steps over
+which it stays ≥ 1 % of its entry value) and ``time_steps`` (T). Steps beyond ``max_steps``
+are not recorded.
 
 Read the ratio as a decay through time when the cost enters late (a loss on the last step,
 sequence classification). With a loss at every step (language modelling) ∂L/∂x_t also holds
@@ -40,6 +56,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from gradprobe.probe.quantities.base import Chunk, Context, OutputQuantity, Series
+from gradprobe.probe.rnn_layers import layer_name, run_by_layer, shape_of, supported
 from gradprobe.recurrent import analyze_profile
 
 COLUMNS = ("time_ratio", "time_decay", "time_memory", "time_steps")
@@ -71,11 +88,16 @@ class _Tap(torch.autograd.Function):
 
 
 class ThroughTime(OutputQuantity):
-    """Per-timestep ‖∂L/∂x_t‖ at the input of each recurrent module, reduced to a decay rate
-    and an effective memory (see the module docstring for what exactly is measured).
+    """Per-timestep ‖∂L/∂x_t‖ at the input of each stacked layer and direction of every
+    recurrent module (or of the whole module where that cannot be done exactly), reduced to a
+    decay rate and an effective memory; see the module docstring for what is measured.
 
-    ``max_steps``: the longest sequence recorded (later steps are dropped). :meth:`profiles`
-    gives the last measured profiles [T] per module path (host copy; call it off the hot path).
+    ``max_steps``: the longest sequence recorded (later steps are dropped). ``per_layer``:
+    split stacked and bidirectional modules into their layers and directions. ``max_slots``:
+    profiles kept per module call (layers × directions + 1 for the whole-module fallback);
+    the raw buffer per module is ``flush_every × 4 × max_slots × (max_steps + 1)`` float64.
+    :meth:`profiles` gives the last measured profiles [T] by layer name (host copy; call it
+    off the hot path).
     """
 
     name = "through_time"
@@ -84,77 +106,220 @@ class ThroughTime(OutputQuantity):
     taps_input: ClassVar[bool] = True
     kind = "recurrent"
 
-    def __init__(self, max_steps: int = 512) -> None:
+    def __init__(self, max_steps: int = 512, per_layer: bool = True, max_slots: int = 5) -> None:
         if max_steps < 2:
             raise ValueError(f"max_steps must be ≥ 2, got {max_steps}")
+        if max_slots < 1:
+            raise ValueError(f"max_slots must be ≥ 1, got {max_slots}")
         self.max_steps = int(max_steps)
-        self.width = self.max_steps + 1  # type: ignore[misc]  # last slot: T
+        self.split_layers = bool(per_layer)
+        self.slots = int(max_slots) if per_layer else 1
+        self.slot = self.max_steps + 1  # one slot: T_max squared sums, then T
+        self.width = self.slots * self.slot  # type: ignore[misc]
         self._dummy: dict[torch.device, torch.Tensor] = {}
         self._open: list[torch.Tensor] = []
-        self._last: dict[int, tuple[str, torch.Tensor]] = {}
+        self._last: dict[int, tuple[str, torch.Tensor, int, int, bool]] = {}
+        self._stash: dict[int, tuple[str, Any, Any]] = {}
+        self._layout: dict[str, tuple[int, int]] = {}  # module path → (L, D), from selects
+
+    def selects(self, name: str, module: nn.Module) -> bool:
+        """Every ``nn.RNN``/``nn.LSTM``/``nn.GRU``; remembers its (layers, directions)."""
+        ok = isinstance(module, self.module_types)
+        if ok:
+            self._layout[name] = shape_of(module)
+        return ok
 
     def __repr__(self) -> str:
-        return f"ThroughTime(max_steps={self.max_steps})"
+        return (
+            f"ThroughTime(max_steps={self.max_steps}, per_layer={self.split_layers}, "
+            f"max_slots={self.slots})"
+        )
 
-    def before(self, module: nn.Module, args: tuple[Any, ...], name: str = "") -> tuple[Any, ...]:
-        """Forward pre-hook: wrap the input sequence ``args[0]`` in the tap."""
-        x = args[0]
-        data = x.data if isinstance(x, PackedSequence) else x
-        dev = data.device
+    # ------------------------------------------------------------------ hooks (detail steps)
+    def _split(self, module: nn.Module) -> bool:
+        """Whether this call of ``module`` is recomputed layer by layer."""
+        L, D = shape_of(module)
+        return self.split_layers and 1 < L * D < self.slots and supported(module)
+
+    def _fallback_slot(self, module: nn.Module) -> int:
+        L, D = shape_of(module)
+        return 0 if L * D == 1 else self.slots - 1
+
+    def _new(self, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         dtype = torch.float32 if dev.type == "mps" else torch.float64
-        buf = torch.zeros(self.width, dtype=dtype, device=dev)
         dummy = self._dummy.get(dev)
         if dummy is None:
             dummy = self._dummy[dev] = torch.zeros((), device=dev, requires_grad=True)
+        return torch.zeros(self.width, dtype=dtype, device=dev), dummy
+
+    def _tap(self, x: Any, module: nn.Module, buf: torch.Tensor, k: int, dummy: Any) -> Any:
+        """``x`` (a tensor or PackedSequence, the module's layout) wrapped in a tap that adds
+        its per-step squared gradient norms into slot ``k`` of ``buf``."""
+        view = buf[k * self.slot : (k + 1) * self.slot]
         if isinstance(x, PackedSequence):
             sizes = x.batch_sizes  # [T] on the CPU
             T = int(sizes.shape[0])
-            index = torch.repeat_interleave(torch.arange(T), sizes).to(dev)
-            spec: tuple[str, Any] = ("packed", index)
-            tapped: Any = PackedSequence(
-                _Tap.apply(data, dummy, buf, spec), sizes, x.sorted_indices, x.unsorted_indices
-            )
+            index = torch.repeat_interleave(torch.arange(T), sizes).to(x.data.device)
+            view[-1] = float(min(T, self.max_steps))
+            data = _Tap.apply(x.data, dummy, view, ("packed", index))
+            return PackedSequence(data, sizes, x.sorted_indices, x.unsorted_indices)
+        if x.dim() == 2:
+            layout, T = "t", int(x.shape[0])
+        elif getattr(module, "batch_first", False):
+            layout, T = "bt", int(x.shape[1])
         else:
-            if data.dim() == 2:
-                layout, T = "t", int(data.shape[0])
-            elif getattr(module, "batch_first", False):
-                layout, T = "bt", int(data.shape[1])
-            else:
-                layout, T = "tb", int(data.shape[0])
-            tapped = _Tap.apply(data, dummy, buf, (layout, None))
-        buf[-1] = float(min(T, self.max_steps))
+            layout, T = "tb", int(x.shape[0])
+        view[-1] = float(min(T, self.max_steps))
+        return _Tap.apply(x, dummy, view, (layout, None))
+
+    def before_kw(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], name: str = ""
+    ) -> tuple[Any, ...] | None:
+        """Forward pre-hook. Split modules: keep the inputs for :meth:`after` and give the fused
+        call only the first time step. Others: wrap the input sequence in the tap."""
+        x = args[0]
+        if not isinstance(x, PackedSequence | torch.Tensor):
+            return None
+        if self._split(module):
+            hx = args[1] if len(args) > 1 else kwargs.get("hx")
+            self._stash[id(module)] = (name, x, hx)
+            return ((_first_step(x, module), *args[1:]), kwargs)
+        new = self.before(module, args, name)
+        return None if new is None else (new, kwargs)
+
+    def before(self, module: nn.Module, args: tuple[Any, ...], name: str = "") -> tuple[Any, ...]:
+        """Wrap the input sequence ``args[0]`` in a tap of the whole module."""
+        x = args[0]
+        data = x.data if isinstance(x, PackedSequence) else x
+        buf, dummy = self._new(data.device)
+        tapped = self._tap(x, module, buf, self._fallback_slot(module), dummy)
         self._open.append(buf)
-        self._last[id(module)] = (name, buf)
+        L, D = shape_of(module)
+        self._last[id(module)] = (name, buf, L, D, False)
         return (tapped, *args[1:])
 
+    def after(self, module: nn.Module, out: object, name: str = "") -> object | None:
+        """Forward hook of a split module: its output recomputed layer by layer and direction
+        by direction, each input tapped (slot l·D + d)."""
+        stash = self._stash.pop(id(module), None)
+        if stash is None:
+            return None
+        _, x, hx = stash
+        data = x.data if isinstance(x, PackedSequence) else x
+        buf, dummy = self._new(data.device)
+        L, D = shape_of(module)
+        batch_first = bool(getattr(module, "batch_first", False))
+        slot = self.slot
+        T_packed = int(x.batch_sizes.shape[0]) if isinstance(x, PackedSequence) else 0
+
+        def tap(t: torch.Tensor, layer: int, d: int, time: torch.Tensor | None) -> torch.Tensor:
+            view = buf[(layer * D + d) * slot : (layer * D + d + 1) * slot]
+            if time is not None:
+                spec: tuple[str, Any] = ("packed", time)
+                T = T_packed
+            else:
+                spec = ("bt", None) if batch_first else ("tb", None)
+                T = int(t.shape[1] if batch_first else t.shape[0])
+            view[-1] = float(min(T, self.max_steps))
+            return _Tap.apply(t, dummy, view, spec)  # type: ignore[no-any-return]
+
+        result = run_by_layer(module, x, hx, tap)
+        self._open.append(buf)
+        self._last[id(module)] = (name, buf, L, D, True)
+        return result
+
     def measure(self, out: torch.Tensor) -> tuple[torch.Tensor, int]:
-        """The buffer the tap fills during backward (read at ``probe.step()``), count 1."""
+        """The buffer the taps fill during backward (read at ``probe.step()``), count 1."""
         if not self._open:  # the pre-hook did not run (should not happen): nothing measured
             return torch.zeros(self.width, dtype=torch.float64, device=out.device), 0
         return self._open.pop(), 1
 
+    # ------------------------------------------------------------------ reading
     def profiles(self) -> dict[str, list[float]]:
-        """``{module path: [‖∂L/∂x_t‖ for t < T]}`` of the last tapped call of each module,
-        after its backward (host sync)."""
+        """``{layer name: [‖∂L/∂x_t‖ for t < T]}`` of the last tapped call of each module,
+        after its backward (host sync): ``"lstm.l0"``, ``"lstm.l0_reverse"``, … for a split
+        module, the module's path for a whole-module profile."""
         res = {}
-        for name, buf in self._last.values():
+        for name, buf, L, D, split in self._last.values():
             b = buf.detach().cpu().double().numpy()
-            res[name] = np.sqrt(b[: int(b[-1])]).tolist()
+            for k, label in _labels(name, L, D, split, self.slots):
+                s = b[k * self.slot : (k + 1) * self.slot]
+                res[label] = np.sqrt(s[: int(s[-1])]).tolist()
         return res
 
     def series(self, chunk: Chunk, ctx: Context) -> Iterator[Series]:
-        for layer, sums, counts in self.per_layer(chunk, ctx):
+        block = chunk.outputs.get(self.name)
+        sites = ctx.sites.get(self.name, [])
+        if block is None or not sites:
+            return
+        known = {layer.name for layer in ctx.layers}
+        rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # label → (sums [n, slot], counts)
+        for s, site in enumerate(sites):
+            counts = block.counts[:, s]
+            if not counts.any():
+                continue
+            vals = block.values[:, s]
+            L, D = _shape_from_layers(site.module, ctx) or self._layout.get(site.module, (1, 1))
+            for k in range(self.slots):
+                part = vals[:, k * self.slot : (k + 1) * self.slot]
+                if not (part[:, -1] > 0).any():
+                    continue  # slot never filled
+                if L * D == 1 and k == 0:
+                    label = site.layer if site.layer in known else layer_name(site.module, 0, 0)
+                elif k == self.slots - 1:
+                    label = site.module  # the whole module (not split)
+                else:
+                    label = layer_name(site.module, k // D, k % D)
+                if label in rows:
+                    acc, cnt = rows[label]
+                    rows[label] = (acc + part, cnt + counts)
+                else:
+                    rows[label] = (part.copy(), counts.copy())
+        for label, (sums, counts) in rows.items():
             n = sums.shape[0]
             out = {c: np.full(n, np.nan) for c in COLUMNS}
             ok = counts > 0
             for r in np.flatnonzero(ok):
                 T = int(np.rint(sums[r, -1] / counts[r]))
-                a = analyze_profile(
-                    np.sqrt(np.maximum(sums[r, :T], 0.0)).tolist(), layer, reverse=False
-                )
+                a = analyze_profile(np.sqrt(np.maximum(sums[r, :T], 0.0)).tolist(), label)
                 out["time_ratio"][r] = a.ratio
                 out["time_decay"][r] = a.decay_per_step
                 out["time_memory"][r] = a.memory
                 out["time_steps"][r] = T
             for c in COLUMNS:
-                yield layer, c, out[c], ok
+                yield label, c, out[c], ok
+
+
+def _first_step(x: Any, module: nn.Module) -> Any:
+    """The input sequence cut to its first time step (the fused call whose output a split
+    module's recomputation replaces: it only has to run, cheaply)."""
+    if isinstance(x, PackedSequence):
+        n = int(x.batch_sizes[0])
+        return PackedSequence(x.data[:n], x.batch_sizes[:1], x.sorted_indices, x.unsorted_indices)
+    if x.dim() == 3 and getattr(module, "batch_first", False):
+        return x[:, :1]
+    return x[:1]
+
+
+def _labels(name: str, L: int, D: int, split: bool, slots: int) -> list[tuple[int, str]]:
+    if split:
+        return [(layer * D + d, layer_name(name, layer, d)) for layer in range(L) for d in range(D)]
+    if L * D == 1:
+        return [(0, layer_name(name, 0, 0))]
+    return [(slots - 1, name)]
+
+
+def _shape_from_layers(module: str, ctx: Context) -> tuple[int, int] | None:
+    """(L, D) of the recurrent module at path ``module``, from its layers' names
+    (``module.l1_reverse`` …); None when its layers were filtered or grouped away."""
+    L, D = 0, 1
+    for layer in ctx.layers:
+        if layer.module != module or not layer.name.startswith(module + ".l"):
+            continue
+        tail = layer.name[len(module) + 2 :]
+        rev = tail.endswith("_reverse")
+        num = tail[: -len("_reverse")] if rev else tail
+        if num.isdigit():
+            L = max(L, int(num) + 1)
+            D = 2 if rev else D
+    return (L, D) if L else None
