@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.linalg.blas import get_blas_funcs
 from scipy.special import expit
 
 from .activations import LEAKY_SLOPE, Activation
@@ -409,7 +410,24 @@ class PackedStep:
         self.sigmoid_quadratic = cost.name == "quadratic" and cost.output == "sigmoid"
         self.dtype = dt
 
-    def __call__(self, xe: np.ndarray, yt: np.ndarray, scale: float) -> np.ndarray:
+        # The fused update (see `__call__`): one seed through BLAS GEMM directly, several
+        # through torch's batched GEMM (one call for all seeds) on the same memory.
+        self.gemm = get_blas_funcs("gemm", dtype=dt) if S == 1 else None
+        self.tWx = [torch.from_numpy(w) for w in packed.Wx]
+        self.tD = [torch.from_numpy(d) for d in self.D]
+        self.tAxT = [torch.from_numpy(a) for a in self.AxT]
+        self.bsave = [np.empty((S, k), dtype=dt) for k in sizes[1:]]
+
+    def __call__(
+        self, xe: np.ndarray, yt: np.ndarray, scale: float, decay: float | None = None
+    ) -> np.ndarray:
+        """One forward pass and BP1–BP4 (see the class doc); returns aᴸ [S, n_L, b].
+
+        Without ``decay`` the products go to ``packed.G``. With ``decay`` (the fused SGD step,
+        ``scale`` = −η/b) each layer's product updates the parameters in place instead,
+        wˡ ← decay·wˡ + scale·Σₓ ∂Cₓ/∂wˡ and bˡ ← bˡ + scale·Σₓ ∂Cₓ/∂bˡ, after wˡ has served
+        BP2: one GEMM per layer with β = decay, no gradient buffer and no separate passes.
+        """
         mm, mul = np.matmul, np.multiply
         Wx, G, A, D, P = self.packed.Wx, self.packed.G, self.A, self.D, self.P
         L, hidden, prime = self.L, self.hidden, self.prime
@@ -424,15 +442,40 @@ class PackedStep:
         if self.sigmoid_quadratic:
             mul(d, _np_sigmoid_prime(a, np.empty_like(a)), out=d)
         mul(d, self.dtype.type(scale), out=d)
+        fused = decay is not None
+        tx = torch.from_numpy(xe) if fused and self.gemm is None else None
         for l in range(L - 1, -1, -1):
-            # BP3 + BP4: [∂/∂wˡ | ∂/∂bˡ] = δˡ·[aˡ⁻¹; 1]ᵀ, summed over the b columns.
-            mm(D[l], self.AxT[l - 1] if l else xe, out=G[l])
             if l:
-                # BP2: δˡ⁻¹ = ((wˡ)ᵀ δˡ) ⊙ σ′(zˡ⁻¹)
-                d = mm(self.WT[l], D[l], out=D[l - 1])
-                if prime is not None:
-                    mul(d, prime(A[l - 1], P[l - 1]), out=d)
+                # BP2 (before wˡ changes): δˡ⁻¹ = (wˡ)ᵀ δˡ, ⊙ σ′(zˡ⁻¹) below.
+                dprev = mm(self.WT[l], D[l], out=D[l - 1])
+            # BP3 + BP4: [∂/∂wˡ | ∂/∂bˡ] = δˡ·[aˡ⁻¹; 1]ᵀ, summed over the b columns.
+            if not fused:
+                mm(D[l], self.AxT[l - 1] if l else xe, out=G[l])
+            else:
+                assert decay is not None
+                self._fused(l, xe, tx, decay)
+            if l and prime is not None:
+                mul(dprev, prime(A[l - 1], P[l - 1]), out=dprev)
         return a
+
+    def _fused(self, l: int, xe: np.ndarray, tx: torch.Tensor | None, decay: float) -> None:
+        """[wˡ | bˡ] ← decay·[wˡ | bˡ] + δˡ·[aˡ⁻¹; 1]ᵀ, then bˡ gets back (1 − decay)·bˡ so
+        that only the weights decay (network2's L2 leaves biases alone)."""
+        W = self.packed.Wx[l]
+        b = W[:, :, -1]
+        keep = decay != 1.0
+        if keep:
+            np.multiply(b, self.dtype.type(1.0 - decay), out=self.bsave[l])
+        if self.gemm is not None:  # one seed: BLAS on the Fortran views, C ← β·C + α·op(a)·b
+            c = W[0].T  # [n_{l−1} + 1, n_l], F-ordered: (wˡ)ᵀ
+            q = xe[0].T if l == 0 else self.Ax[l - 1][0].T
+            self.gemm(1.0, q, self.D[l][0].T, decay, c, trans_a=int(l > 0), overwrite_c=1)
+        else:
+            q_t = tx if l == 0 else self.tAxT[l - 1]
+            assert q_t is not None
+            self.tWx[l].baddbmm_(self.tD[l], q_t, beta=decay)
+        if keep:
+            np.add(b, self.bsave[l], out=b)
 
 
 @functools.cache

@@ -311,6 +311,10 @@ class Trainer:
         c = cfg.eta * cfg.lmbda / state.n
         l2 = cfg.regularization == "l2"
         need_mean = bool(on_batch) or cfg.clip_norm is not None
+        # No callback, clipping or momentum needs the gradient itself: fuse the step (and
+        # network2's L2 decay) into the weight-gradient products.
+        fused = not need_mean and not V and (c == 0 or l2)
+        fused_decay = 1.0 - c
         neg_eta, decay, cc, mu = (dt.type(v) for v in (-cfg.eta, 1.0 - c, c, cfg.momentum))
         perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).numpy()
         xs, ys = x.numpy(), y1h.numpy()
@@ -345,6 +349,14 @@ class Trainer:
                     yt = yc[:, j : j + m].transpose(0, 2, 1)
                     # G = −(η/b)·Σₓ ∂Cₓ/∂θ (the step itself), or the mean gradient when
                     # clipping or a callback needs it.
+                    if fused:
+                        # The step inside the products: w ← (1 − ηλ/n)·w − (η/b)·Σₓ ∂Cₓ/∂w.
+                        fn(xb, yt, -cfg.eta / mb, decay=fused_decay)
+                        step += 1
+                        state.step = step
+                        if step % tick_every == 0:
+                            tick(tick_every)
+                        continue
                     fn(xb, yt, 1.0 / mb if need_mean else -cfg.eta / mb)
                     if need_mean:
                         if cfg.clip_norm is not None:
