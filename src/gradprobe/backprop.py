@@ -20,6 +20,7 @@ import contextlib
 import ctypes
 import functools
 import glob
+import importlib.util
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -479,46 +480,48 @@ class PackedStep:
 
 
 @functools.cache
-def _openblas() -> Callable[[int], None] | None:
-    """numpy's OpenBLAS thread setter and getter, or None where NumPy uses another BLAS (or
-    it cannot be found)."""
-    base = Path(np.__file__).resolve().parent
-    for lib in sorted(glob.glob(str(base.parent / "numpy.libs" / "*openblas*"))):
-        try:
-            cdll = ctypes.CDLL(lib)
-        except OSError:
+def _openblas() -> tuple[_ThreadSetter, ...]:
+    """The thread controls of the OpenBLAS copies NumPy and SciPy bring (each wheel has its
+    own); empty where they use another BLAS or none is found."""
+    found = []
+    for pkg in ("numpy", "scipy"):
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or spec.origin is None:
             continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
-            setter = getattr(cdll, f"{prefix}_set_num_threads{suffix}", None)
-            getter = getattr(cdll, f"{prefix}_get_num_threads{suffix}", None)
-            if setter is not None and getter is not None:
-                setter.argtypes = [ctypes.c_int]
-                return _ThreadSetter(setter, getter)
-    return None
+        libs = Path(spec.origin).resolve().parent.parent / f"{pkg}.libs"
+        for lib in sorted(glob.glob(str(libs / "*openblas*"))):
+            try:
+                cdll = ctypes.CDLL(lib)
+            except OSError:
+                continue
+            for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
+                setter = getattr(cdll, f"{prefix}_set_num_threads{suffix}", None)
+                getter = getattr(cdll, f"{prefix}_get_num_threads{suffix}", None)
+                if setter is not None and getter is not None:
+                    setter.argtypes, setter.restype = [ctypes.c_int], None
+                    getter.argtypes, getter.restype = [], ctypes.c_int
+                    found.append(_ThreadSetter(setter, getter))
+                    break
+    return tuple(found)
 
 
 class _ThreadSetter:
     def __init__(self, setter: Callable[[int], None], getter: Callable[[], int]):
-        self.setter, self.getter = setter, getter
-
-    def __call__(self, n: int) -> None:
-        self.setter(n)
+        self.set, self.get = setter, getter
 
 
 @contextlib.contextmanager
 def blas_threads(n: int) -> Iterator[None]:
-    """Run NumPy's OpenBLAS on ``n`` threads inside the block (the caller's torch thread count,
-    so that one policy governs both), restoring its setting after; a no-op where NumPy's BLAS
-    is not an OpenBLAS found at run time. OpenBLAS' idle threads spin, so on a busy machine
+    """Run the OpenBLAS of NumPy and SciPy on ``n`` threads inside the block (the trainer
+    passes torch's thread count, so that one policy governs all three), restoring their
+    settings after; a no-op where no OpenBLAS is found at run time. OpenBLAS' idle threads spin, so on a busy machine
     more threads than asked for would cost far more than they give."""
-    ob = _openblas()
-    if ob is None:
-        yield
-        return
-    assert isinstance(ob, _ThreadSetter)
-    before = int(ob.getter())
-    ob(max(1, int(n)))
+    libs = _openblas()
+    before = [lib.get() for lib in libs]
+    for lib in libs:
+        lib.set(max(1, int(n)))
     try:
         yield
     finally:
-        ob(before)
+        for lib, k in zip(libs, before):
+            lib.set(k)

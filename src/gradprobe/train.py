@@ -207,6 +207,9 @@ class Trainer:
         w0 = net.weights[0]
         #: "numpy" (`PackedStep`, the CPU engine) or "torch" (`compile_step`, any device).
         self.engine = "numpy" if packable(net.act, net.cost, w0.dtype, w0.device) else "torch"
+        #: Whether the CPU engine may fuse the SGD step into its GEMMs (when nothing needs the
+        #: gradients themselves); off only to measure what the fusion gains.
+        self.fuse = True
 
     # -- callbacks ---------------------------------------------------------------------------
     def _hooks(self, name: str) -> list[Callable[[TrainState], None]]:
@@ -222,7 +225,9 @@ class Trainer:
     ) -> None:
         if self.engine == "numpy":
             # Overflow shows up as NaN/inf parameters, which `_check_finite` reports.
-            with blas_threads(torch.get_num_threads()), np.errstate(all="ignore"):
+            # One seed's 10-column products never gain from a second BLAS thread (see below).
+            threads = 1 if self.net.n_seeds == 1 else torch.get_num_threads()
+            with blas_threads(threads), np.errstate(all="ignore"):
                 self._run_epoch_packed(x, y1h, state, tick)
             return
         net, cfg = self.net, self.config
@@ -313,7 +318,7 @@ class Trainer:
         need_mean = bool(on_batch) or cfg.clip_norm is not None
         # No callback, clipping or momentum needs the gradient itself: fuse the step (and
         # network2's L2 decay) into the weight-gradient products.
-        fused = not need_mean and not V and (c == 0 or l2)
+        fused = self.fuse and not need_mean and not V and (c == 0 or l2)
         fused_decay = 1.0 - c
         neg_eta, decay, cc, mu = (dt.type(v) for v in (-cfg.eta, 1.0 - c, c, cfg.momentum))
         perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).numpy()
