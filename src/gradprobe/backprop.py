@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.linalg.blas import get_blas_funcs
 from scipy.special import expit
 
 from .activations import LEAKY_SLOPE, Activation
@@ -411,9 +410,7 @@ class PackedStep:
         self.sigmoid_quadratic = cost.name == "quadratic" and cost.output == "sigmoid"
         self.dtype = dt
 
-        # The fused update (see `__call__`): one seed through BLAS GEMM directly, several
-        # through torch's batched GEMM (one call for all seeds) on the same memory.
-        self.gemm = get_blas_funcs("gemm", dtype=dt) if S == 1 else None
+        # The fused update (see `__call__`): torch's batched GEMM on the same memory.
         self.tWx = [torch.from_numpy(w) for w in packed.Wx]
         self.tD = [torch.from_numpy(d) for d in self.D]
         self.tAxT = [torch.from_numpy(a) for a in self.AxT]
@@ -444,7 +441,7 @@ class PackedStep:
             mul(d, _np_sigmoid_prime(a, np.empty_like(a)), out=d)
         mul(d, self.dtype.type(scale), out=d)
         fused = decay is not None
-        tx = torch.from_numpy(xe) if fused and self.gemm is None else None
+        tx = torch.from_numpy(xe) if fused else None
         for l in range(L - 1, -1, -1):
             if l:
                 # BP2 (before wˡ changes): δˡ⁻¹ = (wˡ)ᵀ δˡ, ⊙ σ′(zˡ⁻¹) below.
@@ -460,21 +457,17 @@ class PackedStep:
         return a
 
     def _fused(self, l: int, xe: np.ndarray, tx: torch.Tensor | None, decay: float) -> None:
-        """[wˡ | bˡ] ← decay·[wˡ | bˡ] + δˡ·[aˡ⁻¹; 1]ᵀ, then bˡ gets back (1 − decay)·bˡ so
-        that only the weights decay (network2's L2 leaves biases alone)."""
-        W = self.packed.Wx[l]
-        b = W[:, :, -1]
+        """[wˡ | bˡ] ← decay·[wˡ | bˡ] + δˡ·[aˡ⁻¹; 1]ᵀ in one batched GEMM (β = decay), then bˡ
+        gets back (1 − decay)·bˡ so that only the weights decay (network2's L2 leaves biases
+        alone). For several seeds: one call replaces a product and two passes over [wˡ | bˡ]
+        (with one seed NumPy's unfused product is faster than torch's call overhead)."""
+        b = self.packed.Wx[l][:, :, -1]
         keep = decay != 1.0
         if keep:
             np.multiply(b, self.dtype.type(1.0 - decay), out=self.bsave[l])
-        if self.gemm is not None:  # one seed: BLAS on the Fortran views, C ← β·C + α·op(a)·b
-            c = W[0].T  # [n_{l−1} + 1, n_l], F-ordered: (wˡ)ᵀ
-            q = xe[0].T if l == 0 else self.Ax[l - 1][0].T
-            self.gemm(1.0, q, self.D[l][0].T, decay, c, trans_a=int(l > 0), overwrite_c=1)
-        else:
-            q_t = tx if l == 0 else self.tAxT[l - 1]
-            assert q_t is not None
-            self.tWx[l].baddbmm_(self.tD[l], q_t, beta=decay)
+        q = tx if l == 0 else self.tAxT[l - 1]
+        assert q is not None
+        self.tWx[l].baddbmm_(self.tD[l], q, beta=decay)
         if keep:
             np.add(b, self.bsave[l], out=b)
 
