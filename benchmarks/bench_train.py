@@ -189,9 +189,7 @@ def time_ours(sizes: list[int], S: int, x: torch.Tensor, y: torch.Tensor) -> tup
     return res.seconds_per_epoch[0], clock.seconds
 
 
-def time_reference(
-    sizes: list[int], data: list, rng: np.random.Generator
-) -> tuple[float, float]:
+def time_reference(sizes: list[int], data: list, rng: np.random.Generator) -> tuple[float, float]:
     r = ref.ReferenceNetwork.from_gradprobe(Network(sizes, seeds=1, seed=0))
     t0, c0 = time.perf_counter(), time.thread_time()
     r.sgd_epoch(data, BATCH, ETA, LMBDA, rng=rng)  # shuffle included, as in network2

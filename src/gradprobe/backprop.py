@@ -21,6 +21,7 @@ import ctypes
 import functools
 import glob
 import importlib.util
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,7 +346,7 @@ class Packed:
 
     def __init__(self, sizes: Sequence[int], seeds: int, dtype: np.dtype):
         self.sizes, self.seeds, self.dtype = tuple(sizes), seeds, np.dtype(dtype)
-        shapes = [(seeds, o, i + 1) for i, o in zip(sizes[:-1], sizes[1:])]
+        shapes = [(seeds, o, i + 1) for i, o in itertools.pairwise(sizes)]
         self.Wx = [np.zeros(s, dtype=self.dtype) for s in shapes]
         self.G = [np.zeros(s, dtype=self.dtype) for s in shapes]
 
@@ -487,7 +488,11 @@ def _openblas() -> tuple[_ThreadSetter, ...]:
                 cdll = ctypes.CDLL(lib)
             except OSError:
                 continue
-            for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
+            for prefix, suffix in (
+                ("scipy_openblas", "64_"),
+                ("scipy_openblas", ""),
+                ("openblas", ""),
+            ):
                 setter = getattr(cdll, f"{prefix}_set_num_threads{suffix}", None)
                 getter = getattr(cdll, f"{prefix}_get_num_threads{suffix}", None)
                 if setter is not None and getter is not None:
@@ -507,8 +512,8 @@ class _ThreadSetter:
 def blas_threads(n: int) -> Iterator[None]:
     """Run the OpenBLAS of NumPy and SciPy on ``n`` threads inside the block (the trainer
     passes torch's thread count, so that one policy governs all three), restoring their
-    settings after; a no-op where no OpenBLAS is found at run time. OpenBLAS' idle threads spin, so on a busy machine
-    more threads than asked for would cost far more than they give."""
+    settings after; a no-op where no OpenBLAS is found at run time. OpenBLAS' idle threads
+    spin, so on a busy machine more threads than asked for cost far more than they give."""
     libs = _openblas()
     before = [lib.get() for lib in libs]
     for lib in libs:

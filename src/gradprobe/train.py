@@ -372,7 +372,7 @@ class Trainer:
                         state.step = step
                         if on_batch:
                             pk.store(W, B)
-                            for l, g in enumerate(G):
+                            for l in range(len(G)):
                                 grads[l].copy_(torch.from_numpy(pk.w(G, l)))
                                 grads[len(G) + l].copy_(torch.from_numpy(pk.b(G, l)))
                             state.grads = grads
