@@ -169,3 +169,22 @@ def test_openblas_threads_restored():
     with blas_threads(1):
         assert all(lib.get() == 1 for lib in libs)
     assert [lib.get() for lib in libs] == before
+
+
+def test_cpu_engine_runs_one_thread_and_restores_the_callers_setting():
+    """The thread policy: the CPU engine's epoch runs on one torch and one BLAS thread (a
+    second one spins on a busy machine), and the caller's settings come back afterwards."""
+    from gradprobe.backprop import _openblas
+
+    seen = []
+
+    class Spy(Callback):
+        def on_batch_end(self, state):
+            seen.append((torch.get_num_threads(), [lib.get() for lib in _openblas()]))
+
+    torch.set_num_threads(2)
+    blas_before = [lib.get() for lib in _openblas()]
+    _train(_net(torch.float32, 3), dataclasses.replace(BASE, epochs=1), "numpy", [Spy()])
+    assert torch.get_num_threads() == 2
+    assert [lib.get() for lib in _openblas()] == blas_before
+    assert seen and all(t == 1 and all(b == 1 for b in blas) for t, blas in seen)

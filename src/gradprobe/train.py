@@ -225,10 +225,17 @@ class Trainer:
     ) -> None:
         if self.engine == "numpy":
             # Overflow shows up as NaN/inf parameters, which `_check_finite` reports.
-            # One seed's 10-column products never gain from a second BLAS thread (see below).
-            threads = 1 if self.net.n_seeds == 1 else torch.get_num_threads()
-            with blas_threads(threads), np.errstate(all="ignore"):
-                self._run_epoch_packed(x, y1h, state, tick)
+            # One thread for BLAS and torch, whatever the caller's setting: per seed these
+            # products are 10 columns wide, a second thread gains ≤ 1.3× on a quiet machine
+            # and, spinning, costs 5–40× on a busy one (measured for S = 4 and 16, RESULTS.md).
+            # Parallel work belongs in separate processes (sweeps: jobs × threads ≤ cores).
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with blas_threads(1), np.errstate(all="ignore"):
+                    self._run_epoch_packed(x, y1h, state, tick)
+            finally:
+                torch.set_num_threads(threads)
             return
         net, cfg = self.net, self.config
         S, n, m = net.n_seeds, x.shape[0], cfg.batch_size
