@@ -8,10 +8,12 @@ For a batch of examples x and every seed at once (no autograd):
     BP4  ∂C/∂wˡⱼₖ = aˡ⁻¹ₖ δˡⱼ
 
 Summed over the batch, BP3 and BP4 give Σₓ ∂Cₓ/∂bˡ and Σₓ ∂Cₓ/∂wˡ; with δᴸ scaled by 1/B
-they give the gradient of the mean cost instead. This one implementation, `forward_backward`,
-is the engine of the trainer (which calls it with buffers it allocates once) and of the
-book's learning-speed measurement (through `backprop`); tests check it against
-`torch.autograd` in float64 for every activation × cost × output pair.
+they give the gradient of the mean cost instead. The equations are written twice here, once
+per engine: in torch (`compile_step`, `forward_backward`; any device, and the book's
+learning-speed measurement through `backprop`) and in NumPy on packed [wˡ | bˡ] matrices
+(`PackedStep`, the trainer's CPU engine, further down). Tests check both against
+`torch.autograd` in float64 for every activation × cost × output pair, and float32 against
+float64.
 """
 
 from __future__ import annotations
