@@ -12,11 +12,13 @@ For 784-30-10 and 784-30-30-30-30-10 (sigmoid, cross-entropy, L2 λ = 5, η = 0.
               a second baseline,
 
 all in the same run, interleaved, each repeated; it reports min and median and the ratio
-reference-per-seed-epoch / ours-per-seed-epoch (from the medians; the minima's ratio beside it)
+reference-per-seed-epoch / ours-per-seed-epoch (from the medians; the minima's ratio and the
+ratio of CPU seconds of the timed thread beside it)
 against the targets of issue 15 (S = 1: ≥ 20×, S = 16: ≥ 40×; the earlier 5× / 10× are shown
 too). It always exits 0: it is a report, not a test.
 
-    python benchmarks/bench_train.py                 # full epochs, ~2–3 minutes
+    python benchmarks/bench_train.py                 # full epochs, 5 repeats, ~2 min quiet
+    python benchmarks/bench_train.py --engine torch  # the torch engine instead of NumPy
     python benchmarks/bench_train.py --quick         # smoke run, a few seconds
     python benchmarks/bench_train.py --json out.json # also write the figures as JSON ('-': stdout)
 """
