@@ -320,7 +320,7 @@ class Trainer:
         net, cfg = self.net, self.config
         S, n, m = net.n_seeds, x.shape[0], cfg.batch_size
         W, B = self._views.W, self._views.B
-        dt = x.numpy().dtype
+        dt = x.detach().numpy().dtype
         pk = Packed(net.sizes, S, dt)
         pk.load(W, B)
         G, Wx = pk.G, pk.Wx
@@ -342,7 +342,7 @@ class Trainer:
         c_b = dt.type(1.0) - decay  # what the decay takes from bˡ, given back
         bsave = [np.empty((S, k), dtype=dt) for k in net.sizes[1:]]
         perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).numpy()
-        xs, ys = x.numpy(), y1h.numpy()
+        xs, ys = x.detach().numpy(), y1h.numpy()
         n0, nL = xs.shape[1], ys.shape[1]
         row_bytes = S * (n0 + 1 + nL) * dt.itemsize
         chunk = max(m, (_GATHER_BYTES // max(row_bytes, 1)) // m * m)
