@@ -1,5 +1,6 @@
 """BP1–BP4 as the engine computes them == torch.autograd == the book's per-example backprop."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -73,3 +74,26 @@ def test_seeds_are_independent():
     for a, b in zip(before.bias, after.bias):
         torch.testing.assert_close(a[0], b[0], rtol=0, atol=0)
         torch.testing.assert_close(a[2], b[2], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize(("output", "cost"), PAIRS, ids=PAIR_IDS)
+def test_packed_numpy_step_equals_autograd(activation, output, cost):
+    """The CPU engine's BP1–BP4 (`PackedStep`, [wˡ | bˡ] packed, column-vector activations):
+    scale·Σₓ [∂Cₓ/∂wˡ | ∂Cₓ/∂bˡ] equals torch.autograd's, float64, to 1e-10."""
+    from gradprobe.backprop import Packed, PackedStep
+
+    net, x, y = _net_and_data(activation, output, cost)
+    net.zero_grad()
+    net.cost_fn(net(x), y).backward()
+    S, n = net.n_seeds, x.shape[0]
+    pk = Packed(net.sizes, S, np.float64)
+    pk.load(net.weights, net.biases)
+    step = PackedStep(net.act, net.cost, pk, n)
+    xe = np.ones((S, n, x.shape[1] + 1))
+    xe[:, :, :-1] = x.numpy()
+    yt = np.ascontiguousarray(np.broadcast_to(y.numpy().T, (S, *y.T.shape)))
+    step(xe, yt, 1.0 / n)
+    for l, (w, b) in enumerate(zip(net.weights, net.biases)):
+        np.testing.assert_allclose(pk.w(pk.G, l), w.grad.numpy(), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(pk.b(pk.G, l), b.grad.numpy(), rtol=0, atol=1e-10)

@@ -8,20 +8,31 @@ For a batch of examples x and every seed at once (no autograd):
     BP4  ∂C/∂wˡⱼₖ = aˡ⁻¹ₖ δˡⱼ
 
 Summed over the batch, BP3 and BP4 give Σₓ ∂Cₓ/∂bˡ and Σₓ ∂Cₓ/∂wˡ; with δᴸ scaled by 1/B
-they give the gradient of the mean cost instead. This one implementation, `forward_backward`,
-is the engine of the trainer (which calls it with buffers it allocates once) and of the
-book's learning-speed measurement (through `backprop`); tests check it against
-`torch.autograd` in float64 for every activation × cost × output pair.
+they give the gradient of the mean cost instead. The equations are written twice here, once
+per engine: in torch (`compile_step`, `forward_backward`; any device, and the book's
+learning-speed measurement through `backprop`) and in NumPy on packed [wˡ | bˡ] matrices
+(`PackedStep`, the trainer's CPU engine, further down). Tests check both against
+`torch.autograd` in float64 for every activation × cost × output pair, and float32 against
+float64.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import ctypes
+import functools
+import glob
+import importlib.util
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
+from scipy.special import expit
 
-from .activations import Activation
+from .activations import LEAKY_SLOPE, Activation
 from .costs import Cost
 from .nets import Network
 
@@ -243,3 +254,274 @@ def backprop(net: Network, x: torch.Tensor, y: torch.Tensor) -> Gradients:
     GB = [torch.empty_like(b) for b in params.B]
     forward_backward(net.act, net.cost, params, x, y, ws, GW, GB)
     return Gradients(bias=GB, weight=GW)
+
+
+# -- The CPU engine: the same equations through NumPy / OpenBLAS on packed matrices ---------
+#
+# At mini-batch 10 a step is a few dozen tiny operations; torch spends 3–10 µs dispatching
+# each, NumPy ≈ 1 µs, and OpenBLAS runs these small products several times faster than MKL's
+# batched GEMM. Two packings halve the number of operations:
+#
+# * wˡ and bˡ side by side, ``Wx[l−1] = [wˡ | bˡ]`` [S, n_l, n_{l−1} + 1], and every activation
+#   with a row of ones below it, so zˡ = [wˡ | bˡ]·[aˡ⁻¹; 1] is one product and BP3 with BP4 is
+#   one too: [∂C/∂wˡ | ∂C/∂bˡ] = δˡ·[aˡ⁻¹; 1]ᵀ;
+# * activations and errors stored as the book's column vectors, one column per example
+#   (aˡ: [S, n_l, b]), so every elementwise σ, σ′ runs on contiguous memory.
+
+
+def _np_sigmoid(z: np.ndarray) -> np.ndarray:
+    return expit(z, out=z)
+
+
+def _np_tanh(z: np.ndarray) -> np.ndarray:
+    return np.tanh(z, out=z)
+
+
+def _np_relu(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0, out=z)
+
+
+def _np_leaky(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, z * LEAKY_SLOPE, out=z)
+
+
+def _np_linear(z: np.ndarray) -> np.ndarray:
+    return z
+
+
+def _np_sigmoid_prime(a: np.ndarray, p: np.ndarray) -> np.ndarray:
+    np.multiply(a, a, out=p)
+    return np.subtract(a, p, out=p)  # a − a²
+
+
+def _np_tanh_prime(a: np.ndarray, p: np.ndarray) -> np.ndarray:
+    np.multiply(a, a, out=p)
+    return np.subtract(1, p, out=p)  # 1 − a²
+
+
+def _np_relu_prime(a: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return np.sign(a, out=p)  # a = relu(z) ≥ 0: [a > 0]
+
+
+def _np_leaky_prime(a: np.ndarray, p: np.ndarray) -> np.ndarray:
+    np.sign(a, out=p)
+    return np.maximum(p, LEAKY_SLOPE, out=p)  # 1 where a > 0, α elsewhere
+
+
+_NP_ACT: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[..., np.ndarray] | None]] = {
+    "sigmoid": (_np_sigmoid, _np_sigmoid_prime),
+    "tanh": (_np_tanh, _np_tanh_prime),
+    "relu": (_np_relu, _np_relu_prime),
+    "leaky-relu": (_np_leaky, _np_leaky_prime),
+    "linear": (_np_linear, None),
+}
+
+
+def _np_softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax over the units, axis −2 of z [S, n_L, b], in place."""
+    np.subtract(z, z.max(axis=-2, keepdims=True), out=z)
+    np.exp(z, out=z)
+    return np.divide(z, z.sum(axis=-2, keepdims=True), out=z)
+
+
+_NP_OUT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": _np_sigmoid,
+    "softmax": _np_softmax,
+    "linear": _np_linear,
+}
+
+
+def packable(act: Activation, cost: Cost, dtype: torch.dtype, device: torch.device) -> bool:
+    """Whether `PackedStep` can run this network: CPU tensors of float32 or float64."""
+    return (
+        device.type == "cpu"
+        and dtype in (torch.float32, torch.float64)
+        and act.name in _NP_ACT
+        and cost.output in _NP_OUT
+    )
+
+
+class Packed:
+    """The parameters as ``Wx[l−1] = [wˡ | bˡ]``: [S, n_l, n_{l−1} + 1] NumPy arrays (C order),
+    with gradient buffers ``G`` of the same shapes. `load` / `store` copy from / to the
+    network's tensors wˡ [S, n_l, n_{l−1}] and bˡ [S, n_l]."""
+
+    def __init__(self, sizes: Sequence[int], seeds: int, dtype: np.dtype):
+        self.sizes, self.seeds, self.dtype = tuple(sizes), seeds, np.dtype(dtype)
+        shapes = [(seeds, o, i + 1) for i, o in itertools.pairwise(sizes)]
+        self.Wx = [np.zeros(s, dtype=self.dtype) for s in shapes]
+        self.G = [np.zeros(s, dtype=self.dtype) for s in shapes]
+
+    def w(self, arrays: Sequence[np.ndarray], l: int) -> np.ndarray:
+        """The wˡ⁺¹ part [S, n_{l+1}, n_l] of ``arrays[l]`` (a view)."""
+        return arrays[l][:, :, :-1]
+
+    def b(self, arrays: Sequence[np.ndarray], l: int) -> np.ndarray:
+        """The bˡ⁺¹ part [S, n_{l+1}] of ``arrays[l]`` (a view)."""
+        return arrays[l][:, :, -1]
+
+    def load(
+        self,
+        W: Sequence[torch.Tensor],
+        B: Sequence[torch.Tensor],
+        into: Sequence[np.ndarray] | None = None,
+    ) -> None:
+        """Pack wˡ and bˡ into ``Wx`` (or into ``into``, arrays shaped like it)."""
+        target = self.Wx if into is None else into
+        for l, (w, b) in enumerate(zip(W, B)):
+            self.w(target, l)[...] = w.detach().numpy()
+            self.b(target, l)[...] = b.detach().numpy()
+
+    def store(
+        self,
+        W: Sequence[torch.Tensor],
+        B: Sequence[torch.Tensor],
+        source: Sequence[np.ndarray] | None = None,
+    ) -> None:
+        """Unpack ``Wx`` (or ``source``) into the tensors wˡ and bˡ, in place."""
+        src = self.Wx if source is None else source
+        with torch.no_grad():
+            for l, (w, b) in enumerate(zip(W, B)):
+                w.copy_(torch.from_numpy(self.w(src, l)))
+                b.copy_(torch.from_numpy(self.b(src, l)))
+
+
+class PackedStep:
+    """BP1–BP4 for one mini-batch size b on `Packed` parameters, through NumPy (the CPU hot
+    path of the trainer).
+
+    ``step(xe, yt, scale)``: xe [S, b, n_0 + 1] the inputs as rows with a trailing 1, yt
+    [S, n_L, b] the one-hot targets as columns; writes ``scale``·Σₓ [∂Cₓ/∂wˡ | ∂Cₓ/∂bˡ] into
+    ``packed.G[l−1]`` and returns aᴸ [S, n_L, b]. ``scale`` = 1/b gives the gradient of the mean
+    cost; the trainer passes −η/b to get the SGD step itself (δᴸ is scaled once, and BP2–BP4
+    are linear in δ, so every layer's product comes out scaled).
+    """
+
+    def __init__(self, act: Activation, cost: Cost, packed: Packed, batch: int):
+        sizes, S, dt = packed.sizes, packed.seeds, packed.dtype
+        self.packed, self.L = packed, len(sizes) - 1
+        # aˡ with a row of ones for the hidden layers l = 1 … L−1: [S, n_l + 1, b].
+        self.Ax = [np.ones((S, k + 1, batch), dtype=dt) for k in sizes[1:-1]]
+        self.A = [a[:, :-1, :] for a in self.Ax]  # the aˡ part [S, n_l, b]
+        self.AxT = [a.transpose(0, 2, 1) for a in self.Ax]  # [S, b, n_l + 1]
+        self.aL = np.empty((S, sizes[-1], batch), dtype=dt)
+        self.D = [np.empty((S, k, batch), dtype=dt) for k in sizes[1:]]  # δˡ
+        self.P = [np.empty((S, k, batch), dtype=dt) for k in sizes[1:-1]]  # σ′(zˡ)
+        self.WT = [packed.w(packed.Wx, l).transpose(0, 2, 1) for l in range(self.L)]
+        self.hidden, self.prime = _NP_ACT[act.name]
+        self.output = _NP_OUT[cost.output]
+        self.sigmoid_quadratic = cost.name == "quadratic" and cost.output == "sigmoid"
+        self.dtype = dt
+
+        # The fused update (see `__call__`): torch's batched GEMM on the same memory.
+        self.tWx = [torch.from_numpy(w) for w in packed.Wx]
+        self.tD = [torch.from_numpy(d) for d in self.D]
+        self.tAxT = [torch.from_numpy(a) for a in self.AxT]
+        self.bsave = [np.empty((S, k), dtype=dt) for k in sizes[1:]]
+
+    def __call__(
+        self, xe: np.ndarray, yt: np.ndarray, scale: float, decay: float | None = None
+    ) -> np.ndarray:
+        """One forward pass and BP1–BP4 (see the class doc); returns aᴸ [S, n_L, b].
+
+        Without ``decay`` the products go to ``packed.G``. With ``decay`` (the fused SGD step,
+        ``scale`` = −η/b) each layer's product updates the parameters in place instead,
+        wˡ ← decay·wˡ + scale·Σₓ ∂Cₓ/∂wˡ and bˡ ← bˡ + scale·Σₓ ∂Cₓ/∂bˡ, after wˡ has served
+        BP2: one GEMM per layer with β = decay, no gradient buffer and no separate passes.
+        """
+        mm, mul = np.matmul, np.multiply
+        Wx, G, A, D, P = self.packed.Wx, self.packed.G, self.A, self.D, self.P
+        L, hidden, prime = self.L, self.hidden, self.prime
+        # Forward: zˡ = [wˡ | bˡ]·[aˡ⁻¹; 1] straight into aˡ's rows, then σ in place.
+        prev = xe.transpose(0, 2, 1)
+        for l in range(L - 1):
+            hidden(mm(Wx[l], prev, out=A[l]))
+            prev = self.Ax[l]
+        a = self.output(mm(Wx[-1], prev, out=self.aL))
+        # BP1, scaled once: δᴸ = scale·(aᴸ − y) [⊙ σ′(zᴸ) for sigmoid + quadratic].
+        d = np.subtract(a, yt, out=D[-1])
+        if self.sigmoid_quadratic:
+            mul(d, _np_sigmoid_prime(a, np.empty_like(a)), out=d)
+        mul(d, self.dtype.type(scale), out=d)
+        fused = decay is not None
+        tx = torch.from_numpy(xe) if fused else None
+        for l in range(L - 1, -1, -1):
+            if l:
+                # BP2 (before wˡ changes): δˡ⁻¹ = (wˡ)ᵀ δˡ, ⊙ σ′(zˡ⁻¹) below.
+                dprev = mm(self.WT[l], D[l], out=D[l - 1])
+            # BP3 + BP4: [∂/∂wˡ | ∂/∂bˡ] = δˡ·[aˡ⁻¹; 1]ᵀ, summed over the b columns.
+            if not fused:
+                mm(D[l], self.AxT[l - 1] if l else xe, out=G[l])
+            else:
+                assert decay is not None
+                self._fused(l, xe, tx, decay)
+            if l and prime is not None:
+                mul(dprev, prime(A[l - 1], P[l - 1]), out=dprev)
+        return a
+
+    def _fused(self, l: int, xe: np.ndarray, tx: torch.Tensor | None, decay: float) -> None:
+        """[wˡ | bˡ] ← decay·[wˡ | bˡ] + δˡ·[aˡ⁻¹; 1]ᵀ in one batched GEMM (β = decay), then bˡ
+        gets back (1 − decay)·bˡ so that only the weights decay (network2's L2 leaves biases
+        alone). For several seeds: one call replaces a product and two passes over [wˡ | bˡ]
+        (with one seed NumPy's unfused product is faster than torch's call overhead)."""
+        b = self.packed.Wx[l][:, :, -1]
+        keep = decay != 1.0
+        if keep:
+            np.multiply(b, self.dtype.type(1.0 - decay), out=self.bsave[l])
+        q = tx if l == 0 else self.tAxT[l - 1]
+        assert q is not None
+        self.tWx[l].baddbmm_(self.tD[l], q, beta=decay)
+        if keep:
+            np.add(b, self.bsave[l], out=b)
+
+
+@functools.cache
+def _openblas() -> tuple[_ThreadSetter, ...]:
+    """The thread controls of the OpenBLAS copies NumPy and SciPy bring (each wheel has its
+    own); empty where they use another BLAS or none is found."""
+    found = []
+    for pkg in ("numpy", "scipy"):
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or spec.origin is None:
+            continue
+        libs = Path(spec.origin).resolve().parent.parent / f"{pkg}.libs"
+        for lib in sorted(glob.glob(str(libs / "*openblas*"))):
+            try:
+                cdll = ctypes.CDLL(lib)
+            except OSError:
+                continue
+            for prefix, suffix in (
+                ("scipy_openblas", "64_"),
+                ("scipy_openblas", ""),
+                ("openblas", ""),
+            ):
+                setter = getattr(cdll, f"{prefix}_set_num_threads{suffix}", None)
+                getter = getattr(cdll, f"{prefix}_get_num_threads{suffix}", None)
+                if setter is not None and getter is not None:
+                    setter.argtypes, setter.restype = [ctypes.c_int], None
+                    getter.argtypes, getter.restype = [], ctypes.c_int
+                    found.append(_ThreadSetter(setter, getter))
+                    break
+    return tuple(found)
+
+
+class _ThreadSetter:
+    def __init__(self, setter: Callable[[int], None], getter: Callable[[], int]):
+        self.set, self.get = setter, getter
+
+
+@contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Run the OpenBLAS of NumPy and SciPy on ``n`` threads inside the block (the trainer
+    passes torch's thread count, so that one policy governs all three), restoring their
+    settings after; a no-op where no OpenBLAS is found at run time. OpenBLAS' idle threads
+    spin, so on a busy machine more threads than asked for cost far more than they give."""
+    libs = _openblas()
+    before = [lib.get() for lib in libs]
+    for lib in libs:
+        lib.set(max(1, int(n)))
+    try:
+        yield
+    finally:
+        for lib, k in zip(libs, before):
+            lib.set(k)

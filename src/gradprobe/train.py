@@ -9,10 +9,21 @@ where r(w) = (λ/n)·w for L2 and (λ/n)·sgn(w) for L1, biases unregularised. W
 network2's update w ← (1 − ηλ/n)·w − η·g. Gradients can be clipped to a maximum norm per seed
 (over all of that seed's parameters) before the update.
 
-The step calls `gradprobe.backprop.forward_backward` (BP1–BP4 with batched matrix products over
-seeds, into buffers allocated once per epoch, no autograd): S seeds cost little more than one
-until the arithmetic dominates. The trainer
-knows nothing of probes; it calls `Callback` hooks, and a probe can be one.
+The step is BP1–BP4 from `gradprobe.backprop` (batched matrix products over seeds, into
+buffers allocated once per epoch, no autograd), by one of two engines (``Trainer.engine``):
+
+* ``"numpy"`` (float32/float64 on the CPU, the default there): `backprop.PackedStep` on packed
+  [wˡ | bˡ] NumPy matrices through OpenBLAS; NumPy's ≈ 1 µs per operation against torch's
+  3–10 µs is what matters at mini-batch 10. δᴸ is scaled by −η/m, so the products are the
+  step itself; with several seeds and nothing that needs the gradients (no callback with
+  ``on_batch_end``, no clipping, no momentum, L2 or none) the update, with network2's decay,
+  happens inside the weight-gradient GEMM (β = 1 − ηλ/n). One thread, whatever the caller's
+  setting (see `_run_epoch`);
+* ``"torch"`` (any device; the GPU path): `backprop.compile_step`, the same equations in torch.
+
+The two agree to float rounding (tests/test_train_engines.py); a run is bit-identical to a rerun
+on the same machine with the same engine. The trainer knows nothing of probes; it calls
+`Callback` hooks, and a probe can be one.
 """
 
 from __future__ import annotations
@@ -28,7 +39,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .backprop import Params, Workspace, compile_step
+from .backprop import (
+    Packed,
+    PackedStep,
+    Params,
+    Workspace,
+    blas_threads,
+    compile_step,
+    packable,
+)
 from .checkpoints import (
     PROCESS_START,
     CheckpointError,
@@ -196,6 +215,12 @@ class Trainer:
         self._params = [*self._views.W, *self._views.B]
         self._grads = [torch.empty_like(t) for t in self._params]
         self._velocity = [torch.zeros_like(t) for t in self._params] if config.momentum else []
+        w0 = net.weights[0]
+        #: "numpy" (`PackedStep`, the CPU engine) or "torch" (`compile_step`, any device).
+        self.engine = "numpy" if packable(net.act, net.cost, w0.dtype, w0.device) else "torch"
+        #: Whether the CPU engine may fuse the SGD step into its GEMMs (when nothing needs the
+        #: gradients themselves); off only to measure what the fusion gains.
+        self.fuse = True
 
     # -- callbacks ---------------------------------------------------------------------------
     def _hooks(self, name: str) -> list[Callable[[TrainState], None]]:
@@ -209,6 +234,20 @@ class Trainer:
     def _run_epoch(
         self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
     ) -> None:
+        if self.engine == "numpy":
+            # Overflow shows up as NaN/inf parameters, which `_check_finite` reports.
+            # One thread for BLAS and torch, whatever the caller's setting: per seed these
+            # products are 10 columns wide, a second thread gains ≤ 1.3× on a quiet machine
+            # and, spinning, costs 5–40× on a busy one (measured for S = 4 and 16, RESULTS.md).
+            # Parallel work belongs in separate processes (sweeps: jobs × threads ≤ cores).
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with blas_threads(1), np.errstate(all="ignore"):
+                    self._run_epoch_packed(x, y1h, state, tick)
+            finally:
+                torch.set_num_threads(threads)
+            return
         net, cfg = self.net, self.config
         S, n, m = net.n_seeds, x.shape[0], cfg.batch_size
         params, grads = self._views, self._grads
@@ -271,6 +310,125 @@ class Trainer:
         finally:
             if single:
                 torch.set_num_threads(threads)
+
+    def _run_epoch_packed(
+        self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
+    ) -> None:
+        """One epoch on the CPU engine (`PackedStep`): the same shuffle, steps and update as
+        the torch path, on packed [wˡ | bˡ] NumPy matrices that are copied from the network at
+        the start and back at the end (and around ``on_batch_end`` hooks)."""
+        net, cfg = self.net, self.config
+        S, n, m = net.n_seeds, x.shape[0], cfg.batch_size
+        W, B = self._views.W, self._views.B
+        dt = x.detach().numpy().dtype
+        pk = Packed(net.sizes, S, dt)
+        pk.load(W, B)
+        G, Wx = pk.G, pk.Wx
+        Wv = [pk.w(Wx, l) for l in range(len(Wx))]  # the wˡ parts (views)
+        V: list[np.ndarray] = []  # the velocity [vʷ | vᵇ], packed alike
+        if cfg.momentum:
+            V = [np.zeros_like(g) for g in G]
+            pk.load(self._velocity[: len(W)], self._velocity[len(W) :], into=V)
+        Vv = [v[:, :, :-1] for v in V]
+        on_batch = self._hooks("on_batch_end")
+        c = cfg.eta * cfg.lmbda / state.n
+        l2 = cfg.regularization == "l2"
+        need_mean = bool(on_batch) or cfg.clip_norm is not None
+        # No callback, clipping or momentum needs the gradient itself: fuse the step (and
+        # network2's L2 decay) into the weight-gradient products.
+        fused = self.fuse and S > 1 and not need_mean and not V and (c == 0 or l2)
+        fused_decay = 1.0 - c
+        neg_eta, decay, cc, mu = (dt.type(v) for v in (-cfg.eta, 1.0 - c, c, cfg.momentum))
+        c_b = dt.type(1.0) - decay  # what the decay takes from bˡ, given back
+        bsave = [np.empty((S, k), dtype=dt) for k in net.sizes[1:]]
+        perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).numpy()
+        xs, ys = x.detach().numpy(), y1h.numpy()
+        n0, nL = xs.shape[1], ys.shape[1]
+        row_bytes = S * (n0 + 1 + nL) * dt.itemsize
+        chunk = max(m, (_GATHER_BYTES // max(row_bytes, 1)) // m * m)
+        tick_every = max(1, math.ceil(n / m) // 100)
+        rows = S * min(chunk, n)
+        # Rows [x | 1] gathered per seed in the shuffled order, reused by every chunk.
+        xbuf = np.ones((rows, n0 + 1), dtype=dt)
+        ybuf = np.empty((rows, nL), dtype=dt)
+        steps: dict[int, PackedStep] = {}
+        grads: list[torch.Tensor] = []
+        if on_batch:
+            grads = [torch.empty_like(t) for t in self._params]
+        step = state.step
+        try:
+            for c0 in range(0, n, chunk):
+                idx = perms[:, c0 : c0 + chunk]
+                k = idx.shape[1]
+                flat = idx.reshape(-1)
+                np.take(xs, flat, axis=0, out=xbuf[: S * k, :n0], mode="clip")
+                np.take(ys, flat, axis=0, out=ybuf[: S * k], mode="clip")
+                xc = xbuf[: S * k].reshape(S, k, n0 + 1)
+                yc = ybuf[: S * k].reshape(S, k, nL)
+                for j in range(0, k, m):
+                    xb = xc[:, j : j + m]
+                    mb = xb.shape[1]
+                    fn = steps.get(mb)
+                    if fn is None:
+                        fn = steps[mb] = PackedStep(net.act, net.cost, pk, mb)
+                    yt = yc[:, j : j + m].transpose(0, 2, 1)
+                    # G = −(η/b)·Σₓ ∂Cₓ/∂θ (the step itself), or the mean gradient when
+                    # clipping or a callback needs it.
+                    if fused:
+                        # The step inside the products: w ← (1 − ηλ/n)·w − (η/b)·Σₓ ∂Cₓ/∂w.
+                        fn(xb, yt, -cfg.eta / mb, decay=fused_decay)
+                        step += 1
+                        state.step = step
+                        if step % tick_every == 0:
+                            tick(tick_every)
+                        continue
+                    fn(xb, yt, 1.0 / mb if need_mean else -cfg.eta / mb)
+                    if need_mean:
+                        if cfg.clip_norm is not None:
+                            _clip_packed(G, cfg.clip_norm)
+                        step += 1
+                        state.step = step
+                        if on_batch:
+                            pk.store(W, B)
+                            for l in range(len(G)):
+                                grads[l].copy_(torch.from_numpy(pk.w(G, l)))
+                                grads[len(G) + l].copy_(torch.from_numpy(pk.b(G, l)))
+                            state.grads = grads
+                            for hook in on_batch:
+                                hook(state)
+                            pk.load(W, B)
+                        for g in G:
+                            np.multiply(g, neg_eta, out=g)
+                    else:
+                        step += 1
+                        state.step = step
+                    # v ← μv + G − c·r(w), w ← w + v; without momentum w ← w − c·r(w) + G.
+                    for l, g in enumerate(G):
+                        if V:
+                            v = V[l]
+                            np.multiply(v, mu, out=v)
+                            np.add(v, g, out=v)
+                            if c:
+                                r = Wv[l] * cc if l2 else np.sign(Wv[l]) * cc
+                                np.subtract(Vv[l], r, out=Vv[l])
+                            np.add(Wx[l], v, out=Wx[l])
+                        else:
+                            if c and l2:
+                                # Decay all of [wˡ | bˡ] (one contiguous pass, several times
+                                # faster than the strided wˡ part), and give bˡ its part back.
+                                bl, keep = pk.b(Wx, l), bsave[l]
+                                np.multiply(bl, c_b, out=keep)
+                                np.multiply(Wx[l], decay, out=Wx[l])
+                                np.add(bl, keep, out=bl)
+                            elif c:
+                                np.subtract(Wv[l], np.sign(Wv[l]) * cc, out=Wv[l])
+                            np.add(Wx[l], g, out=Wx[l])
+                    if step % tick_every == 0:
+                        tick(tick_every)
+        finally:
+            pk.store(W, B)
+            if V:
+                pk.store(self._velocity[: len(W)], self._velocity[len(W) :], source=V)
 
     def _update(self, grads: list[torch.Tensor], mb: int, mean: bool, decay_w: float) -> None:
         """Apply one SGD step from ``grads`` ([wˡ…, bˡ…]): the mini-batch's mean gradients if
@@ -447,6 +605,14 @@ def _differences(
         for k in sorted(set(saved) | set(mine))
         if k not in skip and saved.get(k) != mine.get(k)
     ]
+
+
+def _clip_packed(G: list[np.ndarray], max_norm: float) -> None:
+    """`_clip_per_seed` for packed [∂C/∂wˡ | ∂C/∂bˡ] arrays [S, n_l, n_{l−1} + 1]."""
+    sq = sum(np.einsum("sij,sij->s", g, g) for g in G)
+    scale = np.minimum(max_norm / (np.sqrt(sq) + 1e-12), 1.0).astype(G[0].dtype)
+    for g in G:
+        np.multiply(g, scale[:, None, None], out=g)
 
 
 def _clip_per_seed(grads: list[torch.Tensor], max_norm: float) -> None:
