@@ -91,9 +91,16 @@ def _runs(h: int, large: list[list[float]], default: list[list[float]], ce_end: 
     ]
 
 
-def _data(large: list[list[float]], default: list[list[float]], ce_end: float,
-          curves: dict[str, list[float]] | None = None,
-          wide: tuple[list[list[float]], list[list[float]], float] | None = None) -> dict:  # fmt: skip
+Wide = tuple[list[list[float]], list[list[float]], float]
+
+
+def _data(
+    large: list[list[float]],
+    default: list[list[float]],
+    ce_end: float,
+    curves: dict[str, list[float]] | None = None,
+    wide: Wide | None = None,
+) -> dict:
     """Made-up results of 784-30-10 (and of 784-100-10 when ``wide`` is given)."""
     runs = _runs(30, large, default, ce_end)
     if wide is not None:
@@ -193,7 +200,9 @@ def test_both_widths_agreeing_with_the_book() -> None:
     wide = (_curve(88.0, 96.0), _curve(94.0, 97.5), 96.82)
     data = _data(large, default, ce_end=95.49, curves=curves, wide=wide)
     rows = compare(BOTH, data)
-    assert rows and all(c.verdict == "agrees" for c in rows), [(c.quantity, c.verdict) for c in rows]
+    assert rows and all(c.verdict == "agrees" for c in rows), [
+        (c.quantity, c.verdict) for c in rows
+    ]
     # The book prints no number for its 784-100-10 figure: only the cross-entropy row is 100-wide.
     wide_rows = [c for c in rows if c.quantity.startswith("784-100-10")]
     assert [(c.kind, c.reference) for c in wide_rows] == [("reproduction", 96.82)]
