@@ -737,7 +737,7 @@ def conclude(
         text = (
             f"Chapter 3's first cross-entropy run, 784-{h}-10 (N(0, 1) weights, η = "
             f"{config.ce_eta:g}, λ = 0): {_evaluated(data, 'cross-entropy', h)} accuracy "
-            f"{med:.2f} % after {E} epochs ({band_label(ours.shape[0])} {lo:.2f}–{hi:.2f})"
+            f"{med:.2f} % after {E} epochs ({band_label(ours.shape[0])}: {lo:.2f}–{hi:.2f})"
         )
         if not ce_ok:
             out.append(text + f"; the book's {book_ce:.2f} % is not compared (not its settings).")
