@@ -102,9 +102,10 @@ class WeightInit(Experiment[WeightInitConfig]):
     are bands (10–90 %) of single runs over seeds.
 
     The full run trains 6 configurations × 5 seeds × 30 epochs on 50 000 images (900
-    seed-epochs, about 21 CPU-minutes measured on a loaded 2-core AMD EPYC, 2026-12-01: about
-    10 s per epoch for the 5 seeds of 784-100-10, 4 s for 784-30-10), the configurations two at
-    a time on separate processes, each finished one saved so that a rerun resumes."""
+    seed-epochs): 1180 CPU-seconds measured on a loaded 2-core AMD EPYC (2026-12-01), 250–300
+    per 784-100-10 configuration and 95–120 per 784-30-10 one (the 5 seeds of each in one
+    vectorised network). Two processes, longest first, make that about 10 minutes of wall time
+    on a quiet 2-core machine; each finished configuration is saved, so a rerun resumes."""
     quick_note = """Quick mode trains 3 epochs (5 seeds, 784-30-10 and 784-100-10, and the
     30-neuron cross-entropy run) on the 1000 bundled training images, evaluated on the 1000
     bundled test images (no validation split), in one process: about 2–3 CPU-seconds. It shows
