@@ -347,9 +347,9 @@ class BatchedTrainer:
         self.net, self.config = net, config
         self.generators = shuffle_generators(net.seed_values)
         self.diverged: set[int] = set()
-        self.params = list(net.parameters())
+        self.params: list[torch.Tensor] = list(net.parameters())
         decayed = {id(p) for p in net.decayed()}
-        self._decay = [p for p in self.params if id(p) in decayed]
+        self._decay: list[torch.Tensor] = [p for p in self.params if id(p) in decayed]
 
     def step(self, xb: torch.Tensor, yb: torch.Tensor, n: int) -> None:
         """One SGD step on per-seed mini-batches xb [S, m, n_0], one-hot yb [S, m, n_L]."""
