@@ -811,8 +811,8 @@ def conclude(data: dict[str, Any]) -> list[str]:
             + (
                 " — about the same at every depth."
                 if max(a for _, a in accs) - min(a for _, a in accs) <= HELPS
-                else " — deeper is worse in this budget."
-                if all(a1 > a2 for (_, a1), (_, a2) in itertools.pairwise(accs))
+                else " — deeper is never better and worse overall in this budget."
+                if all(a1 >= a2 for (_, a1), (_, a2) in itertools.pairwise(accs))
                 else " — not monotone in depth."
             )
         )

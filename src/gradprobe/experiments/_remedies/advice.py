@@ -13,10 +13,12 @@ gives its advice, on a one-seed `gradprobe.nets.Network` (S = 1):
    ``vanishing``/``exploding``/``saturation``/``dead-relu``/``no-learning``/``nonfinite``
    finding.
 
-The measured gain of a change is the remedied cell's median test accuracy minus the sick
-cell's (same seeds, same budget). `validate` pairs them: Spearman's ρ over the sick
-configurations' pairs, and every pair where the advice was wrong (what_if said "helps" and
-the accuracy did not rise by more than ``helps``, or it said "neutral"/"hurts" and it rose).
+Per change, the seeds' median predicted improvement and their majority verdict (a tie:
+"neutral") stand for the configuration. The measured gain of a change is the remedied
+cell's median test accuracy minus the sick cell's (same seeds, same budget). `validate`
+pairs them: Spearman's ρ over the sick configurations' pairs, and every pair where the
+advice was wrong (what_if said "helps" and the accuracy did not rise by more than
+``helps``, or it said "neutral"/"hurts" and it rose).
 """
 
 from __future__ import annotations
@@ -123,7 +125,10 @@ def advise(
         vals = [p["predicted"][change]["improvement"] for p in per]
         fin = [v for v in vals if v is not None]
         verdicts = [p["predicted"][change]["verdict"] for p in per]
-        top = max(set(verdicts), key=lambda v: (verdicts.count(v), v))
+        counts = {v: verdicts.count(v) for v in set(verdicts)}
+        most = max(counts.values())
+        tops = [v for v, c in counts.items() if c == most]
+        top = tops[0] if len(tops) == 1 else "neutral"  # a tie between verdicts: no advice
         out["changes"][change] = {
             "improvement": float(np.median(fin)) if fin else None,
             "per_seed": vals,

@@ -152,7 +152,12 @@ def _speeds(d: dict[str, Any]) -> Drawn:
     if math.isfinite(floor):
         axes[0].set_ylim(bottom=max(floor / 3, 1e-30))
     axes[0].set_ylabel("‖∂C/∂bˡ‖ (‖∂C/∂βˡ‖ with batch norm), median over seeds")
-    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    handles: dict[str, Any] = {}
+    for ax in axes:  # a remedy may be drawn in one panel only (diverged, or same as baseline)
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    axes[1].legend(list(handles.values()), list(handles), fontsize=7, loc="upper left",
+                   bbox_to_anchor=(1.01, 1.0), frameon=False)  # fmt: skip
     return Drawn(
         "remedies_speeds",
         f"Median speed of learning ‖∂C/∂bˡ‖ of every hidden layer for each remedy at {deep} "
