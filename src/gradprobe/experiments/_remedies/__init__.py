@@ -1,0 +1,1 @@
+"""Helpers of the ``remedies`` experiment (the underscore keeps them out of the registry)."""
