@@ -231,7 +231,12 @@ def _learning(d: dict[str, Any], cells: list[str]) -> Drawn:
         ax.axhline(b, color=style.GREY, ls="--", label="constant prediction (test set)")
         stop = d.get("stop_fraction")
         if stop:
-            ax.axhline(stop * b, color=style.GREY, ls=":", label=f"stop: {stop:g} × baseline")
+            ax.axhline(
+                stop * b,
+                color=style.GREY,
+                ls=":",
+                label=f"stop: {stop:g} × baseline (≈; of the validation set)",
+            )
     ax.set_yscale("log")
     ax.set_xlabel("Adam step")
     ax.set_ylabel("validation MSE")
