@@ -8,6 +8,7 @@ tests/test_recurrent.py.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,15 @@ from gradprobe.results import read_result
 
 TINY = tt.Config(
     lengths=(5, 8),
+    train_lengths=(5, 8),
     memory_lengths=(6,),
     hidden=8,
     seeds=2,
     steps=3,
+    memory_steps=3,
+    eval_every=2,
+    skip_after_failure=False,
+    processes=1,
     test_size=64,
     radii=(0.5, 0.9, 1.5),
     radius_length=12,
@@ -55,7 +61,12 @@ def test_run_writes_everything_and_checks_are_bounds(run: tuple[Any, Path]) -> N
     back = read_result(out / "result.json")
     assert len(back.data["runs"]) == 5 * 3 * 2
     r0 = back.data["runs"][0]
-    assert set(r0["profiles"]) == {"0", "1", "3"}
+    assert set(r0["profiles"]) == {"0", "3"} and r0["steps"] == 3 and not r0["solved"]
+    assert [p[0] for p in r0["val_loss"]] == [2, 3] and len(r0["train_loss"]) == 2
+    assert {(s["cell"], s["T"]) for s in back.data["init"]} == {
+        (c, T) for c in tt.CELLS for T in (5, 8)
+    }
+    assert back.data["skipped"] == []
     assert len(r0["profiles"]["0"]["norms"]["layer 0"]) == r0["T"]
     stacked = next(s for s in back.data["stacked"] if s["cell"] == "lstm")
     assert list(stacked["norms"]) == ["layer 0", "layer 1"]
@@ -67,6 +78,7 @@ def test_run_writes_everything_and_checks_are_bounds(run: tuple[Any, Path]) -> N
         "through_time_radius",
         "through_time_clipping",
         "through_time_outcome",
+        "through_time_learning",
     }
     assert get_experiment("through-time").order == 230
 
@@ -116,14 +128,33 @@ def test_conclusions_follow_contradicting_data(run: tuple[Any, Path]) -> None:
             r["test_loss"] = 0.01 * r["baseline"]
         elif r["task"] == "adding" and r["cell"] == "rnn-tanh":
             r["test_loss"] = 0.01 * r["baseline"] if r["T"] == 5 else r["baseline"]
+    for s in data["init"]:
+        if s["cell"] == "rnn-tanh":
+            s["analysis"]["layer 0"]["decay"] = 0.5  # halving every step
     text = " ".join(tt.conclude(data))
     assert "Against Pascanu et al.'s condition" in text
+    assert "LSTM (default) learns the adding problem at every length trained, up to T = 8" in text
+    assert "RNN tanh learns the adding problem at T ∈ [5] and fails from T = 8 (0/2 seeds" in text
     assert (
-        "LSTM (default) beats half the constant baseline at every length tried, up to T = 8" in text
+        "In short: the tanh RNN's gradient at init is halving every 1 steps; it fails beyond "
+        "T ≈ 5; the LSTM (default) learns T = 8 (within 3 Adam steps)" in text
     )
-    assert "RNN tanh beats half the constant baseline at T ∈ [5] and fails first at T = 8" in text
+    assert "GRU learn the adding problem at no length trained (T ∈ [5, 8])" in text
     o = tt.outcome(data, "adding", "lstm", 8)
-    assert o["beats"] and o["below"] == 2
+    assert o is not None and o["beats"] and o["below"] == 2
+    # The other way round: the gradient does not vanish, the LSTM fails, the RNN learns all.
+    for s in data["init"]:
+        s["analysis"]["layer 0"]["decay"] = 1.05
+    for r in data["runs"]:
+        if r["task"] == "adding":
+            good = r["cell"] == "rnn-tanh"
+            r["test_loss"] = (0.01 if good else 2.0) * r["baseline"]
+    text = " ".join(tt.conclude(data))
+    assert "RNN tanh 1.05 (not vanishing)" in text
+    assert "RNN tanh learns the adding problem at every length trained, up to T = 8" in text
+    assert "In short" not in text  # the tanh RNN fails nowhere
+    assert "LSTM (default), LSTM forget bias 1, GRU learn the adding problem at no length" in text
+    assert "does not show learning" not in text
 
 
 def test_bad_configs() -> None:
@@ -135,6 +166,15 @@ def test_bad_configs() -> None:
         dict(lr=-1.0),
         dict(seeds=0),
         dict(test_size=10),
+        dict(train_lengths=()),
+        dict(train_lengths=(1,)),
+        dict(memory_lengths=(0,)),
+        dict(stop_fraction=0.0),
+        dict(stop_fraction=1.5),
+        dict(train_clip=-1.0),
+        dict(eval_every=0),
+        dict(memory_steps=0),
+        dict(processes=-1),
     ):
         with pytest.raises(ConfigError):
             exp.validate(tt.Config(**bad))  # type: ignore[arg-type]
@@ -145,6 +185,7 @@ def test_quick_mode(tmp_path: Path) -> None:
     exp = get_experiment("through-time")
     result = exp.run(exp.quick_config(), out_dir=tmp_path)
     assert result.quick and result.quick_note
+    assert "Learning is not shown" in result.quick_note
     assert all(c.verdict == "agrees" for c in result.comparisons if c.kind == "bound")
 
 
@@ -162,9 +203,149 @@ def test_conclusions_count_divergence_and_group_cells_that_never_learn(
         if r["clip"] is not None:
             r["loss"] = [0.05] * 12
     text = " ".join(tt.conclude(data))
-    assert "beat half the constant baseline at no length tried (T ∈ [5, 8]) within 3" in text
+    assert (
+        "RNN tanh, RNN sigmoid, LSTM (default), LSTM forget bias 1, GRU learn the adding "
+        "problem at no length trained (T ∈ [5, 8]) within 3 Adam steps" in text
+    )
+    assert "No cell learnt within the step budget (3 Adam steps" in text
+    assert "In short" not in text
     assert "diverges (non-finite loss) in 1 of 2 seeds" in text
     assert "the last-10-step loss is 0.05 (median over 2 finite seed(s)), below" in text
     base = next(c for c in tt.compare(data) if "constant-prediction" in c.quantity)
     by_T = {r["T"]: r["baseline"] for r in data["runs"] if r["task"] == "adding"}
     assert base.ours == pytest.approx(float(np.median(list(by_T.values()))))
+
+
+def _fake_run(learns: dict[str, int], partly: dict[str, int]) -> Any:
+    """A stand-in for `train_run`: every seed of ``cell`` beats the baseline up to
+    T = learns[cell], only seed 0 at T = partly[cell], none elsewhere."""
+
+    def fake(cfg: tt.Config, task: str, cell: str, T: int, seed: int) -> dict[str, Any]:
+        ok = learns.get(cell, 0) >= T or (partly.get(cell) == T and seed == 0)
+        return {
+            "task": task,
+            "cell": cell,
+            "T": T,
+            "seed": seed,
+            "test_loss": 0.01 if ok else 0.2,
+            "baseline": 0.17,
+            "accuracy": None,
+            "steps": 5 if ok else cfg.steps,
+            "solved": ok,
+            "eval_every": cfg.eval_every,
+            "val_loss": [[5, 0.01 if ok else 0.2]],
+            "train_loss": [0.1],
+            "profiles": {
+                str(k): {"norms": {}, "analysis": {"layer 0": {"decay": d}}}
+                for k, d in ((0, 0.5), (5 if ok else cfg.steps, 0.9))
+            },
+        }
+
+    return fake
+
+
+FAKE = tt.Config(
+    cells=("rnn-tanh", "lstm", "gru"),
+    lengths=(4,),
+    train_lengths=(8, 4, 16),
+    memory_lengths=(),
+    hidden=4,
+    seeds=3,
+    steps=7,
+    radii=(0.5,),
+    radius_length=4,
+    clip_steps=1,
+    clip_length=4,
+    profile_layers=1,
+    test_size=64,
+    processes=1,
+)
+
+
+@pytest.fixture()
+def fake_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tt, "train_run", _fake_run({"rnn-tanh": 4, "lstm": 8}, {"lstm": 16}))
+    monkeypatch.setattr(tt, "init_profiles", lambda cfg, T: [])
+    monkeypatch.setattr(tt, "stacked_profiles", lambda cfg, T: [])
+    monkeypatch.setattr(tt, "radius_sweep", lambda cfg: [])
+    monkeypatch.setattr(tt, "clipping_runs", lambda cfg: [])
+
+
+def test_a_cell_is_not_trained_beyond_a_length_no_seed_learnt(
+    fake_jobs: None, tmp_path: Path
+) -> None:
+    from gradprobe.experiments.base import RunContext
+
+    seen: list[str] = []
+    ctx = RunContext(out_dir=tmp_path, progress_fn=lambda what, d, t: seen.append(what))
+    out = tt.run_jobs(FAKE, ctx)
+    got = {(r["cell"], r["T"]) for r in out["runs"]}
+    # rnn-tanh learns T = 4, no seed T = 8 → 16 skipped; the LSTM: one seed learns T = 16, so
+    # nothing is skipped; the GRU fails at 4 → 8, 16 skipped.
+    assert got == {("rnn-tanh", 4), ("rnn-tanh", 8), ("lstm", 4), ("lstm", 8), ("lstm", 16),
+                   ("gru", 4)}  # fmt: skip
+    assert len(out["runs"]) == 6 * 3
+    assert sorted((s["cell"], s["T"], s["after"]) for s in out["skipped"]) == [
+        ("gru", 8, 4),
+        ("gru", 16, 4),
+        ("rnn-tanh", 16, 8),
+    ]
+    assert [r["T"] for r in out["runs"]] == sorted(r["T"] for r in out["runs"])
+    assert "adding T = 16: LSTM (default), seed 2" in seen
+    # Without skipping every length is trained.
+    out2 = tt.run_jobs(dataclasses.replace(FAKE, skip_after_failure=False), ctx)
+    assert len(out2["runs"]) == 3 * 3 * 3 and out2["skipped"] == []
+
+
+def test_skipped_lengths_in_table_and_conclusions(fake_jobs: None, tmp_path: Path) -> None:
+    from gradprobe.experiments.base import RunContext
+
+    data = tt.run_jobs(FAKE, RunContext(out_dir=tmp_path))
+    data.update(gamma={"tanh": 1.0, "sigmoid": 0.25}, stop_fraction=0.05, steps=7,
+                memory_steps=7, profile_length=4)  # fmt: skip
+    data["init"] = [
+        {"cell": c, "T": 4, "seed": 0, "analysis": {"layer 0": {"decay": 0.5}}} for c in FAKE.cells
+    ]
+    table = tt.tables({**data, "stacked": [{"cell": c, "analysis": {}} for c in FAKE.cells]})[0]
+    assert table.columns == ["cell", "T = 4", "T = 8", "T = 16"]
+    gru = next(r for r in table.rows if r[0] == "GRU")
+    assert gru[2] == gru[3] == "not trained (no seed learnt T = 4)"
+    lstm = next(r for r in table.rows if r[0] == "LSTM (default)")
+    assert lstm[2] == "0.01; 3/3 below; 5 steps" and lstm[3] == "0.2; 1/3 below; 7 steps"
+    text = " ".join(
+        s for s in tt.conclude({**data, "sweep": [{"radius": 0.5, "decay": 0.4}], "clipping": []})
+    )
+    assert "RNN tanh learns the adding problem at T ∈ [4] and fails from T = 8" in text
+    assert "Not trained at T ∈ [16] (after no seed learnt a shorter length)" in text
+    assert "it fails beyond T ≈ 4; the LSTM (default) learns T = 8" in text
+    assert "LSTM (default) learns the adding problem at T ∈ [4, 8] and fails from T = 16" in text
+    assert "GRU learns the adding problem at no length trained (T ∈ [4, 8, 16])" in text
+
+
+def test_partial_results_ignore_the_worker_count(fake_jobs: None, tmp_path: Path) -> None:
+    from gradprobe.experiments.base import RunContext
+
+    ctx = RunContext(out_dir=tmp_path)
+    first = tt.run_jobs(FAKE, ctx)
+
+    def boom(*_a: Any, **_k: Any) -> None:
+        raise AssertionError("should have been loaded from partial results")
+
+    tt_train = tt.train_run
+    try:
+        tt.train_run = boom  # type: ignore[assignment]
+        again = tt.run_jobs(dataclasses.replace(FAKE, processes=3), ctx)
+    finally:
+        tt.train_run = tt_train  # type: ignore[assignment]
+    assert again["runs"] == first["runs"]
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_numbers(tmp_path: Path) -> None:
+    cfg = dataclasses.replace(
+        TINY, cells=("gru", "rnn-sigmoid"), train_lengths=(5,), memory_lengths=(), lengths=(5,)
+    )
+    exp = get_experiment("through-time")
+    one = exp.run(cfg, out_dir=tmp_path / "one")
+    two = exp.run(dataclasses.replace(cfg, processes=2), out_dir=tmp_path / "two")
+    assert one.data == two.data

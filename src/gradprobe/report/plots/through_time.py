@@ -2,11 +2,14 @@
 
 * ``through_time_profiles``: ‖∂L/∂h_t‖ against t at init per cell (median over seeds), both
   stacked layers, adding problem at the longest T;
-* ``through_time_training``: the same profile at init, half-way and after training (seed 0);
+* ``through_time_training``: the profile at init and after training (seed 0), adding problem at
+  the longest length trained;
 * ``through_time_radius``: decay factor per step of the tanh RNN against σ_max(W_hh), beside
   Pascanu et al.'s condition σ_max < 1/γ;
 * ``through_time_clipping``: training loss with and without clipping the gradient's norm;
-* ``through_time_outcome``: test loss against T per cell with seed bands, and the baseline.
+* ``through_time_outcome``: test loss against T per cell with seed bands, and the baseline;
+* ``through_time_learning``: validation loss against Adam steps, every seed, per cell, at the
+  longest adding length trained (a line ends where its seed reached the stopping threshold).
 """
 
 from __future__ import annotations
@@ -34,7 +37,19 @@ def draw(result: Result) -> list[Drawn]:
     {step: {norms: {layer: [T]}}}), ``stacked``, ``sweep``, ``clipping``, ``gamma``."""
     d = result.data
     cells = [c for c in CELLS if any(r["cell"] == c for r in d["runs"])]
-    return [_profiles(d, cells), _training(d, cells), _radius(d), _clipping(d), _outcome(d, cells)]
+    return [
+        _profiles(d, cells),
+        _training(d, cells),
+        _radius(d),
+        _clipping(d),
+        _outcome(d, cells),
+        _learning(d, cells),
+    ]
+
+
+def _longest(d: dict[str, Any]) -> int | None:
+    Ts = [r["T"] for r in d["runs"] if r["task"] == "adding"]
+    return max(Ts) if Ts else None
 
 
 def _colour(i: int) -> str:
@@ -73,7 +88,7 @@ def _profiles(d: dict[str, Any], cells: list[str]) -> Drawn:
 
 
 def _training(d: dict[str, Any], cells: list[str]) -> Drawn:
-    T = d["profile_length"]
+    T = _longest(d)
     fig, ax = style.subplots(figsize=(7.4, 4.4))
     for i, c in enumerate(cells):
         r = next(
@@ -93,8 +108,8 @@ def _training(d: dict[str, Any], cells: list[str]) -> Drawn:
                 np.arange(v.size),
                 _pos(v),
                 color=_colour(i),
-                alpha=0.35 + 0.65 * k / max(1, len(steps) - 1),
-                ls=(":", "--", "-")[min(k, 2)],
+                alpha=0.4 if k == 0 else 1.0,
+                ls=":" if k == 0 else "-",
                 label=f"{LABELS[c]}, step {s}",
             )
     ax.set_yscale("log")
@@ -104,8 +119,8 @@ def _training(d: dict[str, Any], cells: list[str]) -> Drawn:
     ax.legend(fontsize=7, ncols=3)
     return Drawn(
         "through_time_training",
-        "The per-timestep profile at init (dotted), half-way (dashed) and after training "
-        "(solid), one seed per cell.",
+        "The per-timestep profile at init (faint) and after training (solid; the last step "
+        "trained, in the legend), one seed per cell.",
         fig,
     )
 
@@ -169,9 +184,15 @@ def _outcome(d: dict[str, Any], cells: list[str]) -> Drawn:
             ]
             for T in Ts
         ]
-        med, lo, hi = (np.array([seed_band(p)[k] for p in per]) for k in range(3))
-        ax.plot(Ts, med, color=_colour(i), marker="o", label=LABELS[c])
-        ax.fill_between(Ts, lo, hi, color=_colour(i), alpha=0.15)
+        have = [(T, p) for T, p in zip(Ts, per) if p]
+        if not have:
+            continue
+        xs = [T for T, _ in have]
+        vals = [[np.inf if v is None else v for v in p] for _, p in have]
+        med, lo, hi = (np.array([seed_band(v)[k] for v in vals]) for k in range(3))
+        ax.plot(xs, med, color=_colour(i), marker="o", label=LABELS[c])
+        if len(vals[0]) >= 5:
+            ax.fill_between(xs, lo, hi, color=_colour(i), alpha=0.15)
     base = [
         float(
             np.median([r["baseline"] for r in d["runs"] if r["task"] == "adding" and r["T"] == T])
@@ -180,13 +201,51 @@ def _outcome(d: dict[str, Any], cells: list[str]) -> Drawn:
     ]
     ax.plot(Ts, base, color=style.GREY, ls="--", label="constant prediction (baseline)")
     ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("sequence length T")
     ax.set_ylabel("test MSE")
     ax.set_title("Adding problem: learning outcome against T")
     ax.legend(fontsize=8)
     return Drawn(
         "through_time_outcome",
-        "Test MSE after training against T: median and 10–90 % band over seeds, beside "
-        "the constant-prediction baseline computed on the test set.",
+        "Test MSE after training against T: median and 10–90 % band over seeds (with ≥ 5 "
+        "seeds), beside the constant-prediction baseline computed on the test set. A cell "
+        "without a point at a length was not trained there (no seed learnt a shorter one).",
+        fig,
+    )
+
+
+def _learning(d: dict[str, Any], cells: list[str]) -> Drawn:
+    T = _longest(d)
+    fig, ax = style.subplots(figsize=(7.4, 4.4))
+    base = []
+    for i, c in enumerate(cells):
+        runs = [r for r in d["runs"] if r["task"] == "adding" and r["cell"] == c and r["T"] == T]
+        for r in runs:
+            v = np.array([np.nan if p[1] is None else p[1] for p in r["val_loss"]], dtype=float)
+            x = np.array([p[0] for p in r["val_loss"]], dtype=float)
+            ax.plot(x, v, color=_colour(i), alpha=0.75, label=LABELS[c] if r["seed"] == 0 else None)
+            base.append(r["baseline"])
+    if base:
+        b = float(np.median(base))
+        ax.axhline(b, color=style.GREY, ls="--", label="constant prediction (test set)")
+        stop = d.get("stop_fraction")
+        if stop:
+            ax.axhline(
+                stop * b,
+                color=style.GREY,
+                ls=":",
+                label=f"stop: {stop:g} × baseline (≈; of the validation set)",
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("Adam step")
+    ax.set_ylabel("validation MSE")
+    ax.set_title(f"Learning the adding problem at T = {T} (every seed)")
+    ax.legend(fontsize=7.5)
+    return Drawn(
+        "through_time_learning",
+        f"Validation MSE against Adam steps at T = {T}, one line per seed; a line ends where "
+        "its seed reached the stopping threshold or the step budget. Cells missing here were "
+        "not trained at this length.",
         fig,
     )
