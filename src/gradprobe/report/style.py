@@ -137,6 +137,10 @@ def save_figure(fig: Figure, path_stem: str | Path) -> tuple[Path, Path]:
             FigureCanvasAgg(fig)  # a pyplot figure from a GUI backend still saves headless
         with styled():  # svg.hashsalt and svg.fonttype are read when saving
             _save_atomic(fig, png, "png", dpi=PNG_DPI, metadata={"Software": None})
+            # The layout (constrained) was just computed for the PNG; the SVG has the same size
+            # in inches, so it keeps those positions instead of computing them again (~40 % of
+            # the SVG's cost).
+            fig.set_layout_engine("none")
             _save_atomic(fig, svg, "svg", metadata={"Date": None, "Creator": None})
     finally:
         close(fig)
