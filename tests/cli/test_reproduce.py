@@ -317,7 +317,6 @@ def test_what_a_worker_process_can_find(toy: type[Toy]) -> None:
     whose class or figure module exists only in this process cannot go to a worker (then
     `reproduce all` runs one experiment after another here)."""
     from cli.pool_toys import Boom
-
     from gradprobe.cli._pool import spec_of
 
     assert spec_of(experiments.get_experiment("chain")) == "chain"
