@@ -318,8 +318,9 @@ def test_what_a_worker_process_can_find(toy: type[Toy]) -> None:
     `reproduce all` runs one experiment after another here)."""
     from cli.pool_toys import Boom
     from gradprobe.cli._pool import spec_of
+    from gradprobe.experiments.chain import Chain
 
-    assert spec_of(experiments.get_experiment("chain")) == "chain"
+    assert spec_of(Chain()) == "chain"
     assert spec_of(Boom()) == "cli.pool_toys:Boom"
     assert spec_of(Toy()) is None  # its figure module was put into sys.modules by hand
 
