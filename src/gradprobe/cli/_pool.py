@@ -23,6 +23,7 @@ import os
 import queue as queue_mod
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -235,9 +236,16 @@ def _one_thread_env() -> Iterator[None]:
     """Workers inherit this process's environment when they start: one native thread each."""
     before = {k: os.environ.get(k) for k in ONE_THREAD_ENV}
     os.environ.update({k: "1" for k in ONE_THREAD_ENV})
+    # A worker that starts with SIGINT ignored keeps ignoring it while it imports torch (no
+    # traceback from a half-started worker on Ctrl-C); this process's handler is put back.
+    sigint = None
+    if threading.current_thread() is threading.main_thread():
+        sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
+        if sigint is not None:
+            signal.signal(signal.SIGINT, sigint)
         for k, v in before.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -311,10 +319,10 @@ def _drain(messages: Any, board: Board) -> None:
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel what has not started and terminate the workers (they ignore SIGINT)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
     pool.shutdown(wait=False, cancel_futures=True)
-    procs = getattr(pool, "_processes", None) or {}
-    for p in list(procs.values()):
+    for p in procs:
         if p.is_alive():
             p.terminate()
-    for p in list(procs.values()):
+    for p in procs:
         p.join(timeout=5)
