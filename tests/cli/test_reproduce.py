@@ -282,3 +282,86 @@ def test_device_reaches_the_experiment(
     if not torch.cuda.is_available():
         assert main(["reproduce", NAME, "--device", "cuda", "--out", str(tmp_path / "g")]) == 2
         assert seen == ["cpu"] and not (tmp_path / "g").exists()
+
+
+# -- several experiments at once (--jobs) --------------------------------------------------------
+def test_jobs_option_and_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradprobe.cli import _pool
+
+    args = build_parser().parse_args(["reproduce", "all", "--jobs", "auto"])
+    assert args.jobs is None
+    assert build_parser().parse_args(["reproduce", "all", "--jobs", "3"]).jobs == 3
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["reproduce", "all", "--jobs", bad])
+    monkeypatch.setattr(_pool, "cores", lambda: 16)
+    assert _pool.plan_jobs(None, 1, 12) == _pool.MAX_AUTO_JOBS  # auto: capped
+    assert _pool.plan_jobs(None, 4, 12) == 4  # jobs × threads ≤ cores
+    assert _pool.plan_jobs(None, 1, 3) == 3  # no more workers than experiments
+    assert _pool.plan_jobs(1, 1, 12) == 1 and _pool.plan_jobs(20, 1, 5) == 5
+    monkeypatch.setattr(_pool, "cores", lambda: 1)
+    assert _pool.plan_jobs(None, 1, 12) == 1  # one core: today's serial path
+
+
+def test_outcomes_are_shown_in_report_order() -> None:
+    from gradprobe.cli._pool import Outcome
+    from gradprobe.cli.reproduce import InOrder
+
+    seen: list[str] = []
+    order = InOrder(["a", "b", "c", "d"], lambda o: seen.append(o.name))
+    for name in ("c", "b", "d"):
+        order.add(Outcome(name))
+    assert seen == []  # "a" has not finished: nothing may be shown before it
+    order.add(Outcome("a", error="failed"))
+    assert seen == ["a", "b", "c", "d"]
+
+
+def test_what_a_worker_process_can_find(toy: type[Toy]) -> None:
+    """Gradprobe's experiments by name; one from an importable module by module:Class; one
+    whose class or figure module exists only in this process cannot go to a worker (then
+    `reproduce all` runs one experiment after another here)."""
+    from cli.pool_toys import Boom
+    from gradprobe.cli._pool import spec_of
+    from gradprobe.experiments.chain import Chain
+
+    assert spec_of(Chain()) == "chain"
+    assert spec_of(Boom()) == "cli.pool_toys:Boom"
+    assert spec_of(Toy()) is None  # its figure module was put into sys.modules by hand
+
+    class Local(Boom):
+        name = "local-exp"
+
+    assert spec_of(Local()) is None
+
+
+@pytest.mark.slow
+def test_jobs_give_the_same_results_as_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two cheap experiments of the package and one that fails, on 2 worker processes and then
+    in this process: identical result data, output in report order, the failure reported and
+    the others kept, exit code 1 either way."""
+    from cli.pool_toys import Boom
+
+    experiments.load_all()
+    monkeypatch.setattr(base, "REGISTRY", dict(base.REGISTRY))
+    base.register(Boom)
+    names = ["chain", "boom-exp", "output-layers"]
+    monkeypatch.setattr(experiments, "available", lambda: sorted(names, key=lambda n:
+                        base.REGISTRY[n].order))  # fmt: skip
+    runs = {}
+    for jobs in ("2", "1"):
+        out = tmp_path / f"jobs{jobs}"
+        code = main(["reproduce", "all", "--quick", "--jobs", jobs, "--out", str(out)])
+        stdout, stderr = capsys.readouterr()
+        assert code == 1, stderr
+        assert "boom-exp failed: RuntimeError: boom in a worker" in stderr
+        assert "Traceback" not in stderr
+        assert stdout.index("chain:") < stdout.index("output-layers:")  # report order
+        assert "failed: boom-exp" in stdout and (out / "report.html").is_file()
+        runs[jobs] = {n: json.loads((out / n / "result.json").read_text("utf-8"))
+                      for n in ("chain", "output-layers")}  # fmt: skip
+        assert sorted(p.name for p in (out / "chain").glob("*.svg"))  # drawn in the worker
+    for n in ("chain", "output-layers"):
+        for key in ("data", "comparisons", "conclusions", "tables", "config"):
+            assert runs["2"][n][key] == runs["1"][n][key], (n, key)

@@ -13,6 +13,7 @@ from ..errors import ConfigError
 from ..io import check_output_dir
 from ..nets import DEVICES, resolve_device
 from . import _common as c
+from ._pool import Outcome, Task, draw, plan_jobs, run_pool, spec_of
 
 NAME = "reproduce"
 HELP = "reproduce the book's experiments (ch. 3 & 5) with statistics over seeds"
@@ -23,8 +24,10 @@ beside the book's. Only numbers the book prints count as agreement ("N of M numb
 prints lie inside our seed band", the band being the 10-90 % range of single runs over seeds);
 checks (values true by construction, bounds) and theory predictions are listed apart, every row
 names its band, and a disagreeing number says why. `reproduce all` runs every experiment in the
-report's order and then writes DIR/report.html; `reproduce NAME` updates DIR/report.html when
-one is there, so the report never goes stale.
+report's order and then writes DIR/report.html: several at once, each in its own process on
+one thread (--jobs; results print in report order, and one that fails does not stop the
+others). `reproduce NAME` updates DIR/report.html when one is there, so the report never goes
+stale.
 
 Progress goes to stderr: a live status line on a terminal, a plain line with an ETA about every
 10 s elsewhere (logs, CI, nohup). --quick runs a reduced version of each experiment on the
@@ -36,6 +39,7 @@ examples:
   gradprobe reproduce initial-speed --seeds 200 --out results
   gradprobe reproduce training-speed --data bundled --json
   gradprobe reproduce all --out results                   # full runs, then results/report.html
+  gradprobe reproduce all --quick --jobs 1 --out q        # one experiment at a time
 
 --data takes a folder holding the four MNIST IDX .gz files (or 'bundled'); by default
 $GRADPROBE_DATA, the cache, or a verified download. An interrupted run resumes where it stopped
@@ -54,6 +58,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="reduced settings on the bundled data: seconds, not minutes")  # fmt: skip
     p.add_argument("--out", type=c.output_dir, default=Path("results"), metavar="DIR",
                    help="each experiment writes DIR/NAME (default: results)")  # fmt: skip
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="with 'all': experiments run at once, each in its own process on one "
+                        "thread; 'auto' (default): the usable CPU cores, at most 8; 1: one "
+                        "after another in this process")  # fmt: skip
     p.add_argument("--threads", type=c.positive_int, default=None, metavar="N",
                    help="torch intra-op threads while an experiment runs "
                         "(default: the experiments' policy, 1)")  # fmt: skip
@@ -62,6 +70,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "one)")  # fmt: skip
     c.add_data_option(p, bundled_default=False)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+def _jobs(text: str) -> int | None:
+    """--jobs: 'auto' (None) or a positive integer."""
+    return None if text.strip().lower() == "auto" else c.positive_int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,9 +102,6 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from ..progress import progress_display
-    from ..report.figures import draw_figures
-
     out = Console(soft_wrap=False)
     if not out.is_terminal:
         out = Console(soft_wrap=False, width=140)  # logs: whole rows, not 80-column folds
@@ -100,41 +110,40 @@ def run(args: argparse.Namespace) -> int:
     drawn: dict[str, Any] = {}
     failed: list[str] = []
     warnings: list[str] = []
-    for exp, config in zip(experiments, configs):
-        folder = out_root / exp.name
-        t0 = time.perf_counter()
-        try:
-            with progress_display(exp.name) as progress:
-                result = exp.run(
-                    config,
-                    out_dir=folder,
-                    data=data,
-                    device=device,
-                    progress=progress,
-                    threads=args.threads,
-                )
-        except Exception as e:
-            if not everything:
-                raise
-            failed.append(exp.name)
-            print(f"gradprobe reproduce: {exp.name} failed: {type(e).__name__}: {e}",
-                  file=sys.stderr)  # fmt: skip
-            continue
-        try:
-            figures = draw_figures(result, folder)
-        except Exception as e:  # the result is written; a figure bug must not lose it
-            figures = []
-            warnings.append(f"{exp.name}: figures could not be drawn ({type(e).__name__}: {e})")
-            print(f"gradprobe reproduce: warning: {warnings[-1]}", file=sys.stderr)
-        drawn[exp.name] = figures
-        comparisons += result.comparisons
-        done[exp.name] = {
-            "dir": str(folder),
-            "result": result.to_dict(),
-            "figures": [dataclasses.asdict(f) for f in figures],
+
+    def take(o: Outcome) -> None:
+        """One experiment's outcome, in report order: record it and show it."""
+        if o.error:
+            failed.append(o.name)
+            print(f"gradprobe reproduce: {o.name} failed: {o.error}", file=sys.stderr)
+            return
+        if o.warning:
+            warnings.append(o.warning)
+            print(f"gradprobe reproduce: warning: {o.warning}", file=sys.stderr)
+        drawn[o.name] = o.figures
+        comparisons.extend(o.result.comparisons)
+        done[o.name] = {
+            "dir": str(out_root / o.name),
+            "result": o.result.to_dict(),
+            "figures": [dataclasses.asdict(f) for f in o.figures],
         }
         if not args.json:
-            show_result(out, result, folder, time.perf_counter() - t0)
+            show_result(out, o.result, out_root / o.name, o.seconds)
+
+    threads = 1 if args.threads is None else args.threads
+    jobs = plan_jobs(args.jobs, threads, len(experiments)) if everything else 1
+    specs = [spec_of(e) for e in experiments] if jobs > 1 else []
+    if jobs > 1 and None not in specs:
+        tasks = [
+            Task(e.name, str(spec), cfg, str(out_root / e.name), data, device, threads)
+            for e, cfg, spec in zip(experiments, configs, specs)
+        ]
+        in_order = InOrder([e.name for e in experiments], take)
+        run_pool(_longest_first(tasks, out_root), jobs, in_order.add)
+    else:  # one at a time, in this process
+        for exp, config in zip(experiments, configs):
+            take(_run_here(exp, config, out_root / exp.name, data, device, args.threads,
+                           reraise=not everything))  # fmt: skip
 
     from ..report.html import board_line
     from ..results import scoreboard
@@ -169,6 +178,64 @@ def run(args: argparse.Namespace) -> int:
         if failed:
             out.print(f"[red]failed:[/] {', '.join(failed)}", highlight=False)
     return 1 if failed else 0
+
+
+def _run_here(
+    exp: Any,
+    config: Any,
+    folder: Path,
+    data: str | None,
+    device: str,
+    threads: int | None,
+    *,
+    reraise: bool,
+) -> Outcome:
+    """Run one experiment in this process, with its own progress display, and draw it."""
+    from ..progress import progress_display
+
+    t0 = time.perf_counter()
+    try:
+        with progress_display(exp.name) as progress:
+            result = exp.run(config, out_dir=folder, data=data, device=device,
+                             progress=progress, threads=threads)  # fmt: skip
+    except Exception as e:
+        if reraise:
+            raise
+        return Outcome(exp.name, error=f"{type(e).__name__}: {e}")
+    figures, warning = draw(result, folder)
+    return Outcome(exp.name, result, figures, "", warning, time.perf_counter() - t0)
+
+
+class InOrder:
+    """Hands outcomes to ``take`` in the order of ``names``, whatever order they finish in."""
+
+    def __init__(self, names: list[str], take: Any):
+        self.names, self.take = list(names), take
+        self.waiting: dict[str, Outcome] = {}
+
+    def add(self, outcome: Outcome) -> None:
+        self.waiting[outcome.name] = outcome
+        while self.names and self.names[0] in self.waiting:
+            self.take(self.waiting.pop(self.names.pop(0)))
+
+
+def _longest_first(tasks: list[Task], out_root: Path) -> list[Task]:
+    """Submission order: longest first by the seconds recorded in an earlier result of the same
+    configuration in the output folder (so the pool does not end on one long run); the others
+    after them, in report order."""
+    from ..results import ResultError, plain, read_result
+
+    def seconds(t: Task) -> float:
+        path = out_root / t.name / "result.json"
+        try:
+            r = read_result(path) if path.is_file() else None
+        except (ResultError, OSError):
+            return 0.0
+        if r is None or r.config != plain(dataclasses.asdict(t.config)):
+            return 0.0
+        return float(r.seconds)
+
+    return sorted(tasks, key=lambda t: -seconds(t))  # stable: report order among equals
 
 
 def _config(exp: Any, args: argparse.Namespace, *, several: bool) -> Any:

@@ -137,6 +137,12 @@ def save_figure(fig: Figure, path_stem: str | Path) -> tuple[Path, Path]:
             FigureCanvasAgg(fig)  # a pyplot figure from a GUI backend still saves headless
         with styled():  # svg.hashsalt and svg.fonttype are read when saving
             _save_atomic(fig, png, "png", dpi=PNG_DPI, metadata={"Software": None})
+            # The layout (constrained) was just computed for the PNG; the SVG has the same size
+            # in inches, so it keeps those positions: no layout engine, so savefig neither
+            # lays out again nor makes its extra layout pass (about half the SVG's cost).
+            with mpl.rc_context({"figure.autolayout": False,
+                                 "figure.constrained_layout.use": False}):  # fmt: skip
+                fig.set_layout_engine(None)  # with these rcParams: no engine at all
             _save_atomic(fig, svg, "svg", metadata={"Date": None, "Creator": None})
     finally:
         close(fig)

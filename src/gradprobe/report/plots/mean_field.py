@@ -58,7 +58,12 @@ def draw(result: Result) -> list[Drawn]:
                                     ("orthogonal", style.PALETTE[2])):  # fmt: skip
                 sv = np.asarray(sp["singular_values"][weights], dtype=float)
                 sv = np.log10(np.clip(sv, 1e-12, None))
-                ax.hist(sv, bins=40, density=True, alpha=0.55, color=colour, label=weights)
+                # all values equal (the identity net: every singular value 1): bins of zero
+                # width would give a density of 1e16; give them a visible width instead
+                span = None if np.ptp(sv) > 1e-9 else (sv.min() - 0.5, sv.max() + 0.5)
+                # one filled outline per histogram, not 40 bar patches (drawing cost)
+                ax.hist(sv, bins=40, range=span, density=True, alpha=0.55, color=colour,
+                        label=weights, histtype="stepfilled")  # fmt: skip
             ax.axvline(0.0, color=style.GREY, lw=1, ls=":")
             ax.set_title(f"{sp['activation']} σ_w²={sp['sigma_w2']:.3g} σ_b²={sp['sigma_b2']:g}",
                          fontsize=9)  # fmt: skip
