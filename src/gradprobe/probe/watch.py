@@ -77,6 +77,7 @@ class Probe:
         max_steps: int | None = None,
         spill: str | Path | None = None,
         preclip: bool = True,
+        downsample: bool = False,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise ConfigError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
@@ -141,7 +142,9 @@ class Probe:
         self.layers = chosen
         self.params = params
         self._meanfield = capture_meanfield(self.module)
-        self._store = HistoryStore(max_steps=max_steps, spill=spill)
+        self._store = HistoryStore(
+            max_steps=max_steps, spill=spill, downsample=downsample, every=self.every
+        )
         self._closed = False
 
     # ------------------------------------------------------------------ public API
@@ -206,6 +209,12 @@ class Probe:
         df = self._store.frame()
         df.attrs[META_KEY] = self.meta()
         return df
+
+    @property
+    def history_bytes(self) -> int:
+        """Bytes the history holds in memory (rows on the host; the device buffers of at
+        most ``flush_every`` steps and a cached :attr:`history` frame not counted)."""
+        return self._store.nbytes
 
     def latest(self) -> LayerRecords:
         """The most recent recorded step as ``{layer: {quantity: value}}`` (fetches from the
@@ -327,6 +336,7 @@ def watch(
     max_steps: int | None = None,
     spill: str | Path | None = None,
     preclip: bool = True,
+    downsample: bool = False,
 ) -> Probe:
     """Attach a :class:`Probe` to ``model``: per-layer speed of learning ‖∂C/∂bˡ‖ and more.
 
@@ -369,7 +379,8 @@ def watch(
         The optimiser, to tell a non-finite value produced by its update (``"update"``) from
         one assigned to a parameter (``"parameter"``).
     max_steps:
-        Keep at most this many recorded steps in memory (the newest); ``None``: all.
+        Keep at most this many recorded steps in memory (the newest); ``None``: all. The
+        history then costs constant memory (22 bytes a row; ``probe.history_bytes``).
     preclip:
         Read the gradient norms at the end of every recorded backward, before anything
         (``clip_grad_norm_``, a framework's clipping) can change them, through
@@ -381,6 +392,11 @@ def watch(
     spill:
         With ``max_steps``: append the steps that leave memory to this ``.parquet``/``.csv``
         file (``gradprobe.load_history`` reads it back).
+    downsample:
+        With ``max_steps``: keep the steps that leave the full-resolution window in memory
+        too, thinned — every 2ᵏ-th recorded step, k growing by one whenever more than
+        ``max_steps`` of them would be held — so the whole run stays visible at
+        exponentially coarser resolution in at most ``2 × max_steps`` steps of memory.
 
     Returns
     -------
@@ -418,4 +434,5 @@ def watch(
         max_steps=max_steps,
         spill=spill,
         preclip=preclip,
+        downsample=downsample,
     )
