@@ -78,8 +78,13 @@ class Recorder:
         nan_check: str = "auto",
         optimizer: Any = None,
         preclip: bool = True,
+        compiled: bool = False,
     ) -> None:
         self.module = module
+        #: under ``torch.compile`` the output hooks stay installed from the start (Dynamo
+        #: does not guard on hook changes, so hooks added later would never run) and measure
+        #: outside the graph (see :meth:`_out_hook`)
+        self.compiled = compiled
         self.layers = layers
         self.params = params
         self.quantities = list(quantities)
@@ -232,11 +237,7 @@ class Recorder:
         calls = self._calls
         base = j * MAX_CALLS
 
-        def hook(module: nn.Module, args: object, out: object) -> None:
-            if not self.detail or not torch.is_grad_enabled():
-                return
-            if self.finder is not None and self.finder.replaying:
-                return
+        def measure(out: object) -> None:
             t = out if isinstance(out, torch.Tensor) else _first_tensor(out)
             if t is None or t.numel() == 0:
                 return
@@ -246,6 +247,19 @@ class Recorder:
             v, n = q.measure(t)
             pending.append((s, v.reshape(-1)))
             counts[s] += n
+
+        if self.compiled:
+            # run eagerly: a graph break at the hooked module in the detail-step variant of
+            # the compiled graph only (Dynamo guards on ``self.detail``: two variants, both
+            # compiled once), and no Python side effect for Dynamo to trace
+            measure = torch._dynamo.disable(measure)
+
+        def hook(module: nn.Module, args: object, out: object) -> None:
+            if not self.detail or not torch.is_grad_enabled():
+                return
+            if self.finder is not None and self.finder.replaying:
+                return
+            measure(out)
 
         return hook
 
@@ -290,7 +304,9 @@ class Recorder:
             self._handles = [m.register_forward_hook(h) for m, h in self._hook_fns]
             self._handles += [m.register_forward_pre_hook(h) for m, h in self._pre_fns]
 
-    def _detach(self) -> None:
+    def _detach(self, final: bool = False) -> None:
+        if self.compiled and not final:  # installed once under torch.compile
+            return
         for h in self._handles:
             h.remove()
         self._handles = []
@@ -612,7 +628,7 @@ class Recorder:
 
     def close(self) -> None:
         """Remove every hook the recorder installed."""
-        self._detach()
+        self._detach(final=True)
         if self._order is not None:
             self._order.remove()
             self._order = None

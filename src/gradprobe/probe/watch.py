@@ -103,13 +103,15 @@ class Probe:
                 raise ConfigError(f"a sink must be callable, got {type(s).__name__}")
         self.model = model
         self.module = unwrap(model)
-        if self.module is not model and hasattr(model, "_orig_mod"):
+        compiled = self.module is not model and hasattr(model, "_orig_mod")
+        if compiled and activations and nan_check != "off":
             warnings.warn(
-                "gradprobe.watch on a torch.compile'd model: the probe's forward hooks "
-                "(activation statistics at detail steps, the forward order in the first steps, "
-                "the NaN-origin capture) change the graph, which costs recompiles; pass "
-                "activations=False, nan_check='deferred' to keep only gradient quantities "
-                "(read outside the compiled graph), or watch the model before compiling it",
+                "gradprobe.watch on a torch.compile'd model: the activation hooks are installed "
+                "once and measure outside the graph at detail steps (the compiled forward has "
+                "two variants, detail and ordinary, each compiled once; the detail one breaks "
+                "at each hooked activation); the NaN-origin capture breaks the graph at the "
+                "model's entry every recorded step (nan_check='off' or 'deferred' avoids it). "
+                "Nothing is lost; watch the model before compiling it for the fewest graphs",
                 stacklevel=3,
             )
         found, params = discover_layers(self.module)
@@ -138,6 +140,7 @@ class Probe:
             nan_check=nan_check,
             optimizer=optimizer,
             preclip=preclip,
+            compiled=compiled,
         )
         self.layers = chosen
         self.params = params
