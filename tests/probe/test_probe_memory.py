@@ -99,3 +99,20 @@ def test_downsample_needs_max_steps():
     model = mlp([4, 3], nn.Tanh)
     with pytest.raises(DataError):
         gp.watch(model, downsample=True)
+
+
+def test_rows_without_sinks_equal_the_tidy_frame_path():
+    """The store's direct path (no sink: no DataFrame per chunk) gives the same history as
+    the DataFrame path taken when a sink needs records."""
+    torch.manual_seed(0)
+    a = mlp([10, 8, 8, 4], nn.ReLU)
+    b = mlp([10, 8, 8, 4], nn.ReLU)
+    b.load_state_dict(a.state_dict())
+    direct = gp.watch(a, flush_every=5, detail_every=3)
+    framed = gp.watch(b, flush_every=5, detail_every=3, sinks=[lambda step, recs: None])
+    _run(direct, a, 23)
+    _run(framed, b, 23)
+    got, want = direct.history, framed.history
+    assert len(got) > 0
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.attrs == want.attrs

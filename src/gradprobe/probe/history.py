@@ -245,13 +245,51 @@ class HistoryStore:
             }
         )
 
+    def _code(self, name: str, table: list[str], index: dict[str, int]) -> int:
+        code = index.get(name)
+        if code is None:
+            code = index[name] = len(table)
+            table.append(name)
+        return code
+
+    def add_chunk(self, chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]) -> None:
+        """Append a chunk's rows straight from the quantities' series (the rows
+        :func:`chunk_frame` would make, in the same order, without building a DataFrame)."""
+        steps: list[np.ndarray] = []
+        layers: list[np.ndarray] = []
+        names: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        for q in quantities:
+            for layer, quantity, value, mask in q.series(chunk, ctx):
+                k = int(np.count_nonzero(mask))
+                if k == 0:
+                    continue
+                steps.append(chunk.steps[mask])
+                layers.append(np.full(k, self._code(layer, self._layers, self._layer_code)))
+                names.append(np.full(k, self._code(quantity, self._names, self._name_code)))
+                values.append(np.asarray(value, dtype=np.float64)[mask])
+        rows = None
+        if steps:
+            st = np.concatenate(steps).astype(np.int64)
+            order = np.argsort(st, kind="stable")
+            rows = Rows(
+                st[order],
+                np.concatenate(layers).astype(np.int32)[order],
+                np.concatenate(names).astype(np.int16)[order],
+                np.concatenate(values)[order],
+            )
+        self._add_rows(chunk, rows)
+
     def add(self, chunk: Chunk, df: pd.DataFrame) -> None:
         """Append a chunk's rows (``df``: its tidy frame, sorted by step); move the oldest
         steps beyond ``max_steps`` out of the full-resolution window (spill, thin, drop)."""
+        self._add_rows(chunk, self._encode(df) if len(df) else None)
+
+    def _add_rows(self, chunk: Chunk, rows: Rows | None) -> None:
         self.last_chunk = chunk
         self._steps.extend(int(s) for s in chunk.steps)
-        if len(df):
-            self._recent.append(self._encode(df))
+        if rows is not None and len(rows):
+            self._recent.append(rows)
             self._cache = None
         if self.max_steps is None or len(self._steps) <= self.max_steps:
             return

@@ -313,9 +313,12 @@ class Probe:
         if chunk is None:
             return
         ctx = self._recorder.context()
+        if not self.sinks:  # no DataFrame needed: codes straight into the store
+            self._store.add_chunk(chunk, ctx, self.quantities)
+            return
         df = chunk_frame(chunk, ctx, self.quantities)
         self._store.add(chunk, df)
-        if self.sinks and len(df):
+        if len(df):
             recs = records(df)
             for step in sorted(recs):
                 for sink in self.sinks:
