@@ -41,6 +41,7 @@ import contextlib
 import copy
 import importlib.util
 import json
+import logging
 import os
 import statistics
 import sys
@@ -257,6 +258,10 @@ def _lightning_rounds(rounds: int, steps: int, warm: int) -> dict[str, dict[str,
     from lightning.pytorch.utilities import grad_norm
 
     from gradprobe.probe.integrations import GradprobeCallback
+
+    for log in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(log).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="lightning")
 
     class Timer(pl.Callback):
         def __init__(self) -> None:
