@@ -1,35 +1,52 @@
-"""Per-step overhead and memory of the gradprobe probe, probe vs no probe, in one process.
+"""Per-step overhead and memory of the gradprobe probe, probe vs no probe (and peers), in one
+process.
 
 Models (the issue's): a 10-layer tanh MLP (width 256, batch 128), a ResNet-18-style CNN
 (batch 16, 32×32), a 2-layer LSTM (batch 32, 50 steps, hidden 128) and a small Transformer
 encoder (2 layers, d=64, batch 32, 32 tokens). Each training step is forward + backward
-(+ ``probe.step()``) + ``SGD.step`` + ``zero_grad``. The probe records every step
-(``every=1``) with its defaults: gradient quantities and the NaN check at every step, detail
-quantities every 10th step — blocks of 20 steps, so detail steps are included.
+(+ the variant's work) + ``SGD.step`` + ``zero_grad``. The probe records every step
+(``every=1``) with its defaults: gradient quantities, pre-/post-clip norms and the NaN check at
+every step, detail quantities (‖θ‖, ‖Δθ‖/‖θ‖, activation statistics) every 10th step —
+blocks of 20 steps, so detail steps are included.
 
-Method: the two variants (baseline: the same model without a probe; probe: a second copy
-with one attached) run interleaved in rounds, the order alternating, each round timing a
-block of steps with ``time.perf_counter`` after a warm-up; the overhead is the median over
-≥ 7 rounds of the paired ratio probe/baseline. Memory: bytes of history per recorded step
-(``DataFrame.memory_usage(deep=True)``), and with ``--memory`` the resident set size of an
-11-layer MLP with ``max_steps`` from step 2 000 to ``--memory-steps``.
+Variants, each on its own copy of the model, in the same process: ``baseline`` (no probe),
+``probe``, and the peers where installed: ``anomaly`` (``torch.autograd.detect_anomaly``
+around forward and backward), ``pl_grad_norm`` (Lightning's ``grad_norm(model, 2)`` every
+step) and ``norm_loop`` (a plain loop ``[p.grad.norm().item() for p in params]``). With
+``--integrations``: a Lightning ``Trainer.fit`` with/without ``GradprobeCallback`` (and with
+Lightning's ``grad_norm`` logged in ``on_before_optimizer_step``, the documented way) and a
+Hugging Face ``Trainer.train`` with/without ``GradprobeTrainerCallback``, timed from a step
+after the warm-up to the end of training by a timing callback.
+
+Method: the variants run interleaved in rounds (the order reversed every other round), each
+round timing a block of steps with ``time.perf_counter`` (wall) and ``time.process_time``
+(process CPU time, all threads) after a warm-up; a variant's overhead is the median over the
+rounds of the paired ratio variant/baseline of the same round. On a shared machine the CPU
+ratio is the steadier one. Memory: bytes of history per recorded step
+(``Probe.history_bytes``) and the *current* resident set size (``/proc/self/statm``) of an
+11-layer MLP recording every step with ``max_steps=2000``, at step 2 000 and at
+``--memory-steps``.
 
 Usage::
 
-    python benchmarks/bench_probe.py                  # all models, 7 rounds
-    python benchmarks/bench_probe.py --models mlp --rounds 9 --threads 2
-    python benchmarks/bench_probe.py --memory --memory-steps 30000
+    python benchmarks/bench_probe.py --rounds 7          # everything (< 5 min on 2 cores)
+    python benchmarks/bench_probe.py --models mlp --no-peers --no-memory --integrations ""
+    python benchmarks/bench_probe.py --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import importlib.util
 import json
-import resource
+import logging
+import os
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -125,77 +142,280 @@ MODELS: dict[str, Callable[[], nn.Module]] = {
 BLOCK = {"mlp": 20, "resnet18": 10, "lstm": 10, "transformer": 20}
 
 
-def _runner(model: nn.Module, probe: gradprobe.Probe | None, batches: list[Batch]):
+Timing = tuple[float, float]  # (wall s, process CPU s)
+
+
+def _clock() -> Timing:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t0: Timing) -> Timing:
+    return time.perf_counter() - t0[0], time.process_time() - t0[1]
+
+
+def have(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _runner(
+    model: nn.Module,
+    batches: list[Batch],
+    after_backward: Callable[[], None] | None = None,
+    around: Callable[[], contextlib.AbstractContextManager[object]] | None = None,
+) -> Callable[[int], Timing]:
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
 
-    def run(n: int) -> float:
-        t0 = time.perf_counter()
+    def run(n: int) -> Timing:
+        t0 = _clock()
         for i in range(n):
             x, y = batches[i % len(batches)]
-            F.cross_entropy(model(x), y).backward()
-            if probe is not None:
-                probe.step()
+            if around is None:
+                F.cross_entropy(model(x), y).backward()
+            else:
+                with around():
+                    F.cross_entropy(model(x), y).backward()
+            if after_backward is not None:
+                after_backward()
             opt.step()
             opt.zero_grad()
-        return time.perf_counter() - t0
+        return _since(t0)
 
     return run
 
 
-def overhead(name: str, rounds: int) -> dict[str, float]:
+def _variants(name: str, peers: bool) -> tuple[dict[str, Callable[[int], Timing]], gradprobe.Probe]:
     torch.manual_seed(0)
     base_model = MODELS[name]()
-    probed_model = copy.deepcopy(base_model)
     g = torch.Generator().manual_seed(1)
     batches = [_batch(name, g) for _ in range(4)]
-    probe = gradprobe.watch(probed_model, every=1)
+    probed = copy.deepcopy(base_model)
+    probe = gradprobe.watch(probed, every=1)
     runs = {
-        "baseline": _runner(base_model, None, batches),
-        "probe": _runner(probed_model, probe, batches),
+        "baseline": _runner(base_model, batches),
+        "probe": _runner(probed, batches, probe.step),
     }
-    n = BLOCK[name]
-    for r in runs.values():
-        r(n)  # warm-up
-    ratios, base_t = [], []
+    if peers:
+        runs["anomaly"] = _runner(
+            copy.deepcopy(base_model), batches, around=torch.autograd.detect_anomaly
+        )
+        if have("lightning"):
+            from lightning.pytorch.utilities import grad_norm
+
+            m = copy.deepcopy(base_model)
+            runs["pl_grad_norm"] = _runner(m, batches, lambda m=m: grad_norm(m, norm_type=2))
+        m2 = copy.deepcopy(base_model)
+        ps = list(m2.parameters())
+        runs["norm_loop"] = _runner(
+            m2, batches, lambda ps=ps: [p.grad.norm().item() for p in ps if p.grad is not None]
+        )
+    return runs, probe
+
+
+def interleave(runs: dict[str, Callable[[], Timing]], rounds: int) -> dict[str, dict[str, float]]:
+    """Median paired ratios (wall, CPU) of every variant against ``baseline``."""
+    names = list(runs)
+    t: dict[str, list[Timing]] = {v: [] for v in names}
     for k in range(rounds):
-        order = ["baseline", "probe"] if k % 2 == 0 else ["probe", "baseline"]
-        t = {v: runs[v](n) for v in order}
-        ratios.append(t["probe"] / t["baseline"])
-        base_t.append(t["baseline"] / n)
-    df = probe.history
+        for v in names if k % 2 == 0 else names[::-1]:
+            t[v].append(runs[v]())
+    out: dict[str, dict[str, float]] = {}
+    for v in names:
+        out[v] = {
+            "wall_ratio": statistics.median(a[0] / b[0] for a, b in zip(t[v], t["baseline"])),
+            "cpu_ratio": statistics.median(a[1] / b[1] for a, b in zip(t[v], t["baseline"])),
+            "wall_s": statistics.median(a[0] for a in t[v]),
+            "cpu_s": statistics.median(a[1] for a in t[v]),
+        }
+    return out
+
+
+def overhead(name: str, rounds: int, peers: bool) -> dict[str, object]:
+    runs, probe = _variants(name, peers)
+    n = BLOCK[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # detect_anomaly warns on every entry
+        for r in runs.values():
+            r(n)  # warm-up
+        res = interleave({v: (lambda r=r: r(n)) for v, r in runs.items()}, rounds)
     steps = probe.steps_taken
-    probe.close()
-    return {
-        "ratio_median": statistics.median(ratios),
-        "ratio_min": min(ratios),
-        "step_ms": 1e3 * statistics.median(base_t),
-        "bytes_per_step": float(df.memory_usage(deep=True).sum()) / max(1, steps),
-        "rows_per_step": len(df) / max(1, steps),
-        "rounds": rounds,
+    probe.flush()
+    out: dict[str, object] = {
+        "step_ms": 1e3 * res["baseline"]["wall_s"] / n,
+        "bytes_per_step": probe.history_bytes / max(1, steps),
+        "rows_per_step": probe._store.rows / max(1, steps),
+        "variants": res,
     }
+    probe.close()
+    return out
 
 
+# ---------------------------------------------------------------------- integrations
+def _lightning_rounds(rounds: int, steps: int, warm: int) -> dict[str, dict[str, float]]:
+    import lightning.pytorch as pl
+    from lightning.pytorch.utilities import grad_norm
+
+    from gradprobe.probe.integrations import GradprobeCallback
+
+    for log in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(log).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="lightning")
+
+    class Timer(pl.Callback):
+        def __init__(self) -> None:
+            self.t0: Timing | None = None
+            self.took: Timing = (0.0, 0.0)
+
+        def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+            if trainer.global_step == warm:
+                self.t0 = _clock()
+
+        def on_train_end(self, trainer, module) -> None:  # type: ignore[no-untyped-def]
+            assert self.t0 is not None
+            self.took = _since(self.t0)
+
+    class Module(pl.LightningModule):
+        def __init__(self, log_norms: bool = False) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.net = mlp()
+            self.log_norms = log_norms
+
+        def training_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+            x, y = batch
+            return F.cross_entropy(self.net(x), y)
+
+        def on_before_optimizer_step(self, optimizer) -> None:  # type: ignore[no-untyped-def]
+            if self.log_norms:
+                self.log_dict(grad_norm(self, norm_type=2))
+
+        def configure_optimizers(self):  # type: ignore[no-untyped-def]
+            return torch.optim.SGD(self.parameters(), lr=1e-3)
+
+    g = torch.Generator().manual_seed(1)
+    ds = torch.utils.data.TensorDataset(
+        torch.randn(512, 256, generator=g), torch.randint(0, 10, (512,), generator=g)
+    )
+    loader = torch.utils.data.DataLoader(ds, batch_size=128)
+
+    def fit(variant: str) -> Timing:
+        timer = Timer()
+        cbs: list[pl.Callback] = [timer]
+        if variant == "probe":
+            cbs.append(GradprobeCallback())
+        trainer = pl.Trainer(
+            max_steps=warm + steps,
+            accelerator="cpu",
+            callbacks=cbs,
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+        )
+        trainer.fit(Module(log_norms=variant == "pl_grad_norm"), loader)
+        return timer.took
+
+    variants = ["baseline", "probe", "pl_grad_norm"]
+    fit("baseline")
+    return interleave({v: (lambda v=v: fit(v)) for v in variants}, rounds)
+
+
+def _hf_rounds(rounds: int, steps: int, warm: int) -> dict[str, dict[str, float]]:
+    import tempfile
+
+    import transformers
+
+    from gradprobe.probe.integrations import GradprobeTrainerCallback
+
+    transformers.logging.set_verbosity_error()
+    config = transformers.BertConfig(
+        vocab_size=1000,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=64,
+        num_labels=2,
+    )
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(1, 1000, (256, 32), generator=g)
+    ds = [
+        {"input_ids": i, "attention_mask": torch.ones(32, dtype=torch.long), "labels": i[0] % 2}
+        for i in ids
+    ]
+
+    class Timer(transformers.TrainerCallback):
+        def __init__(self) -> None:
+            self.t0: Timing | None = None
+            self.took: Timing = (0.0, 0.0)
+
+        def on_step_begin(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+            if state.global_step == warm:
+                self.t0 = _clock()
+
+        def on_train_end(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+            assert self.t0 is not None
+            self.took = _since(self.t0)
+
+    def train(variant: str) -> Timing:
+        torch.manual_seed(0)
+        model = transformers.BertForSequenceClassification(config)
+        timer = Timer()
+        with tempfile.TemporaryDirectory() as tmp:
+            args = transformers.TrainingArguments(
+                output_dir=tmp,
+                max_steps=warm + steps,
+                per_device_train_batch_size=16,
+                logging_steps=10,
+                report_to=[],
+                save_strategy="no",
+                use_cpu=True,
+                disable_tqdm=True,
+            )
+            cbs: list[transformers.TrainerCallback] = [timer]
+            if variant == "probe":
+                cbs.append(GradprobeTrainerCallback())
+            with contextlib.redirect_stdout(open(os.devnull, "w")):
+                transformers.Trainer(
+                    model=model, args=args, train_dataset=ds, callbacks=cbs
+                ).train()
+        return timer.took
+
+    train("baseline")
+    return interleave({v: (lambda v=v: train(v)) for v in ("baseline", "probe")}, rounds)
+
+
+# ---------------------------------------------------------------------- memory
 def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The current resident set size (not the peak)."""
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def memory(steps: int, keep: int) -> dict[str, float]:
-    """Peak RSS of an 11-layer MLP (width 64) recording every step with ``max_steps``."""
+    """Current RSS and history bytes of an 11-layer MLP (width 64) recording every step with
+    ``max_steps=keep``."""
     torch.manual_seed(0)
     model = mlp(11, 64)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
     probe = gradprobe.watch(model, max_steps=keep)
-    x, y = torch.randn(16, 256)[:, :64], torch.randint(0, 10, (16,))
+    x, y = torch.randn(16, 64), torch.randint(0, 10, (16,))
     at: dict[str, float] = {}
+    marks = sorted({2000, steps})
     for t in range(steps):
         F.cross_entropy(model(x), y).backward()
         probe.step()
         opt.step()
         opt.zero_grad()
-        if t + 1 in (2000, steps):
+        if t + 1 in marks:
             probe.flush()
             at[f"rss_mib_step_{t + 1}"] = rss_mib()
-    at["history_rows"] = float(len(probe.history))
+            at[f"history_bytes_step_{t + 1}"] = float(probe.history_bytes)
+    at["bytes_per_step"] = probe.history_bytes / max(1, min(keep, steps))
+    at["history_rows"] = float(probe._store.rows)
     probe.close()
     return at
 
@@ -204,28 +424,52 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--memory", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--integrations", default="lightning,hf")
+    ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--memory-steps", type=int, default=30000)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     if args.rounds < 7:
         ap.error("--rounds must be at least 7")
     torch.set_num_threads(args.threads)
-    out: dict[str, object] = {"threads": args.threads, "torch": torch.__version__}
-    print(f"{'model':12s} {'step ms':>8s} {'probe/base':>11s} {'min':>7s} {'B/step':>8s}")
-    for name in args.models.split(","):
-        r = overhead(name, args.rounds)
+    out: dict[str, object] = {
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "rounds": args.rounds,
+        "load_avg_start": os.getloadavg()[0],
+    }
+    table: list[tuple[str, str, float, dict[str, float]]] = []
+    for name in [m for m in args.models.split(",") if m]:
+        r = overhead(name, args.rounds, peers=not args.no_peers)
         out[name] = r
-        print(
-            f"{name:12s} {r['step_ms']:8.2f} {r['ratio_median']:11.3f} {r['ratio_min']:7.3f} "
-            f"{r['bytes_per_step']:8.0f}",
-            flush=True,
-        )
-    if args.memory:
+        for v, res in r["variants"].items():  # type: ignore[attr-defined]
+            if v != "baseline":
+                table.append((name, v, float(r["step_ms"]), res))  # type: ignore[arg-type]
+        print(f"  {name}: {r['bytes_per_step']:.0f} history bytes/step", file=sys.stderr)
+    integ = [i for i in args.integrations.split(",") if i]
+    if "lightning" in integ and have("lightning"):
+        res = _lightning_rounds(args.rounds, steps=20, warm=3)
+        out["lightning"] = res
+        ms = 1e3 * res["baseline"]["wall_s"] / 20
+        table += [("lightning", v, ms, res[v]) for v in res if v != "baseline"]
+    if "hf" in integ and have("transformers") and have("accelerate"):
+        res = _hf_rounds(args.rounds, steps=20, warm=3)
+        out["hf"] = res
+        ms = 1e3 * res["baseline"]["wall_s"] / 20
+        table += [("hf_trainer", v, ms, res[v]) for v in res if v != "baseline"]
+    print(f"threads={args.threads} rounds={args.rounds} load={out['load_avg_start']:.1f}")
+    print(f"{'model':12s} {'variant':13s} {'base ms':>8s} {'wall ×':>7s} {'cpu ×':>7s}")
+    for name, v, ms, res in table:
+        print(f"{name:12s} {v:13s} {ms:8.2f} {res['wall_ratio']:7.3f} {res['cpu_ratio']:7.3f}")
+    if not args.no_memory:
         m = memory(args.memory_steps, keep=2000)
         out["memory"] = m
-        print("memory (max_steps=2000):", json.dumps(m))
+        print("memory (11-layer MLP, max_steps=2000):")
+        for k, v in m.items():
+            print(f"  {k}: {v:.1f}")
+    out["load_avg_end"] = os.getloadavg()[0]
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
 

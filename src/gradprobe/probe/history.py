@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,55 +102,243 @@ def have_pyarrow() -> bool:
     return True
 
 
-class HistoryStore:
-    """The rows of a probe's history, in memory.
+@dataclass
+class Rows:
+    """History rows stored column-wise with codes instead of strings: ``steps`` int64,
+    ``layer`` int32 and ``quantity`` int16 (indices into the store's name tables), ``value``
+    float64 — 22 bytes a row, no Python object per row. Sorted by step."""
 
-    ``max_steps``: keep only the newest ``max_steps`` recorded steps (``None``: all). The
-    steps that leave memory are appended to ``spill`` (``.parquet`` or ``.csv``) when given,
-    otherwise dropped. Memory is then bounded by ``max_steps`` × rows per step.
+    steps: np.ndarray
+    layer: np.ndarray
+    quantity: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.steps.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.steps.nbytes + self.layer.nbytes + self.quantity.nbytes + self.value.nbytes)
+
+    def take(self, sel: slice | np.ndarray) -> Rows:
+        """A copy of the rows ``sel`` (a copy, so that the rest can be freed)."""
+        return Rows(
+            self.steps[sel].copy(),
+            self.layer[sel].copy(),
+            self.quantity[sel].copy(),
+            self.value[sel].copy(),
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[Rows]) -> Rows:
+        if len(parts) == 1:
+            return parts[0]
+        return Rows(
+            np.concatenate([r.steps for r in parts]),
+            np.concatenate([r.layer for r in parts]),
+            np.concatenate([r.quantity for r in parts]),
+            np.concatenate([r.value for r in parts]),
+        )
+
+
+class HistoryStore:
+    """The rows of a probe's history, in memory, in constant memory when asked.
+
+    ``max_steps``: keep only the newest ``max_steps`` recorded steps at full resolution
+    (``None``: all). The steps that leave that window are appended to ``spill``
+    (``.parquet`` or ``.csv``) when given, and with ``downsample=True`` also kept in memory
+    *thinned*: of the older steps only every ``stride``-th recorded step stays, the stride
+    doubling (1, 2, 4, …) whenever more than ``max_steps`` older steps would be held — an
+    exponentially coarser record of the far past. Memory is bounded by ``max_steps``
+    (``2 × max_steps`` with ``downsample``) × rows per step × 22 bytes (see :class:`Rows`),
+    whatever the number of steps; ``every`` (the probe's) makes the stride count recorded
+    steps.
+
+    Rows are kept as blocks of codes (one per flushed chunk); eviction drops whole blocks and
+    copies at most one partial block, so a long run does not re-copy its history at every
+    flush (which let resident memory creep up by the size of the copies) and creates no
+    Python object per row. :meth:`frame` builds the DataFrame on demand (cached until the
+    next :meth:`add`).
     """
 
-    def __init__(self, max_steps: int | None = None, spill: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        max_steps: int | None = None,
+        spill: str | Path | None = None,
+        *,
+        downsample: bool = False,
+        every: int = 1,
+    ) -> None:
         if max_steps is not None and (isinstance(max_steps, bool) or max_steps < 1):
             raise DataError(f"max_steps must be a positive integer, got {max_steps!r}")
         if spill is not None and max_steps is None:
             raise DataError("spill= needs max_steps= (the steps kept in memory)")
+        if downsample and max_steps is None:
+            raise DataError("downsample=True needs max_steps= (the steps kept at full resolution)")
         self.max_steps = max_steps
+        self.downsample = bool(downsample)
+        self.every = max(1, int(every))
         self.spill = Path(spill) if spill is not None else None
         if self.spill is not None and self.spill.suffix.lower() not in (".parquet", ".csv"):
             raise DataError(f"spill file must be .parquet or .csv, got {self.spill.name!r}")
-        self._frames: list[pd.DataFrame] = []
+        self._layers: list[str] = []
+        self._layer_code: dict[str, int] = {}
+        self._names: list[str] = []
+        self._name_code: dict[str, int] = {}
+        self._recent: list[Rows] = []  # blocks in step order
+        self._steps: deque[int] = deque()  # recorded steps in the full-resolution window
+        self._old: list[Rows] = []  # thinned older steps (downsample)
+        self._old_steps = 0
+        self.stride = 1
         self._cache: pd.DataFrame | None = None
-        self._steps: list[int] = []  # distinct steps in memory, ascending
         self.last_chunk: Chunk | None = None
         self._writer: Any = None
         self._csv_started = False
         self.spilled_steps = 0
 
+    # ------------------------------------------------------------------ sizes
+    @property
+    def rows(self) -> int:
+        """Rows held in memory."""
+        return sum(len(b) for b in self._recent) + sum(len(b) for b in self._old)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the rows held in memory (not counting a cached :meth:`frame`)."""
+        return sum(b.nbytes for b in self._recent) + sum(b.nbytes for b in self._old)
+
+    @property
+    def steps_held(self) -> int:
+        """Recorded steps held in memory (full-resolution window plus thinned older ones)."""
+        return len(self._steps) + self._old_steps
+
+    # ------------------------------------------------------------------ adding
+    def _codes(self, column: pd.Series, table: list[str], index: dict[str, int]) -> np.ndarray:
+        codes, uniques = pd.factorize(column, sort=False)
+        lookup = np.empty(len(uniques), dtype=np.int64)
+        for i, name in enumerate(uniques):
+            name = str(name)
+            code = index.get(name)
+            if code is None:
+                code = index[name] = len(table)
+                table.append(name)
+            lookup[i] = code
+        return lookup[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+
+    def _encode(self, df: pd.DataFrame) -> Rows:
+        return Rows(
+            df["step"].to_numpy(dtype=np.int64, copy=True),
+            self._codes(df["layer"], self._layers, self._layer_code).astype(np.int32),
+            self._codes(df["quantity"], self._names, self._name_code).astype(np.int16),
+            df["value"].to_numpy(dtype=np.float64, copy=True),
+        )
+
+    def _decode(self, rows: Rows) -> pd.DataFrame:
+        layers = np.asarray(self._layers, dtype=object)
+        names = np.asarray(self._names, dtype=object)
+        return pd.DataFrame(
+            {
+                "step": rows.steps,
+                "layer": pd.Series(layers[rows.layer] if len(layers) else [], dtype=str),
+                "quantity": pd.Series(names[rows.quantity] if len(names) else [], dtype=str),
+                "value": rows.value,
+            }
+        )
+
+    def _code(self, name: str, table: list[str], index: dict[str, int]) -> int:
+        code = index.get(name)
+        if code is None:
+            code = index[name] = len(table)
+            table.append(name)
+        return code
+
+    def add_chunk(self, chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]) -> None:
+        """Append a chunk's rows straight from the quantities' series (the rows
+        :func:`chunk_frame` would make, in the same order, without building a DataFrame)."""
+        steps: list[np.ndarray] = []
+        layers: list[np.ndarray] = []
+        names: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        for q in quantities:
+            for layer, quantity, value, mask in q.series(chunk, ctx):
+                k = int(np.count_nonzero(mask))
+                if k == 0:
+                    continue
+                steps.append(chunk.steps[mask])
+                layers.append(np.full(k, self._code(layer, self._layers, self._layer_code)))
+                names.append(np.full(k, self._code(quantity, self._names, self._name_code)))
+                values.append(np.asarray(value, dtype=np.float64)[mask])
+        rows = None
+        if steps:
+            st = np.concatenate(steps).astype(np.int64)
+            order = np.argsort(st, kind="stable")
+            rows = Rows(
+                st[order],
+                np.concatenate(layers).astype(np.int32)[order],
+                np.concatenate(names).astype(np.int16)[order],
+                np.concatenate(values)[order],
+            )
+        self._add_rows(chunk, rows)
+
     def add(self, chunk: Chunk, df: pd.DataFrame) -> None:
-        """Append a chunk's rows; evict (and spill) the oldest steps beyond ``max_steps``."""
+        """Append a chunk's rows (``df``: its tidy frame, sorted by step); move the oldest
+        steps beyond ``max_steps`` out of the full-resolution window (spill, thin, drop)."""
+        self._add_rows(chunk, self._encode(df) if len(df) else None)
+
+    def _add_rows(self, chunk: Chunk, rows: Rows | None) -> None:
         self.last_chunk = chunk
         self._steps.extend(int(s) for s in chunk.steps)
-        if len(df):
-            self._frames.append(df)
+        if rows is not None and len(rows):
+            self._recent.append(rows)
             self._cache = None
-        if self.max_steps is not None and len(self._steps) > self.max_steps:
-            cut = self._steps[len(self._steps) - self.max_steps]  # first step kept
-            self._steps = self._steps[len(self._steps) - self.max_steps :]
-            full = self.frame(copy=False)
-            old = full[full["step"] < cut]
-            self._frames = [full[full["step"] >= cut].reset_index(drop=True)]
-            self._cache = None
-            if self.spill is not None and len(old):
-                self._write_spill(old)
-            self.spilled_steps += int(old["step"].nunique()) if len(old) else 0
+        if self.max_steps is None or len(self._steps) <= self.max_steps:
+            return
+        while len(self._steps) > self.max_steps:
+            self._steps.popleft()
+        cut = self._steps[0]  # the first step kept
+        gone: list[Rows] = []
+        while self._recent and int(self._recent[0].steps[-1]) < cut:
+            gone.append(self._recent.pop(0))
+        if self._recent and int(self._recent[0].steps[0]) < cut:
+            block = self._recent[0]
+            k = int(np.searchsorted(block.steps, cut, side="left"))
+            gone.append(block.take(slice(0, k)))
+            self._recent[0] = block.take(slice(k, None))
+        self._cache = None
+        if not gone:
+            return
+        old = Rows.concat(gone)
+        self.spilled_steps += int(np.unique(old.steps).size)
+        if self.spill is not None:
+            self._write_spill(self._decode(old))
+        if self.downsample:
+            self._thin(old)
+
+    def _thin(self, old: Rows) -> None:
+        """Keep the rows of every ``stride``-th recorded step; double the stride while more
+        than ``max_steps`` older steps are held."""
+        assert self.max_steps is not None
+        period = self.every * self.stride
+        keep = old.take(old.steps % period == 0)
+        if len(keep):
+            self._old.append(keep)
+            self._old_steps += int(np.unique(keep.steps).size)
+        while self._old_steps > self.max_steps:
+            self.stride *= 2
+            period = self.every * self.stride
+            merged = Rows.concat(self._old)
+            merged = merged.take(merged.steps % period == 0)
+            self._old = [merged] if len(merged) else []
+            self._old_steps = int(np.unique(merged.steps).size)
 
     def frame(self, copy: bool = True) -> pd.DataFrame:
-        """All rows in memory as one DataFrame."""
+        """All rows in memory as one DataFrame (thinned older steps first)."""
         if self._cache is None:
-            frames = [f for f in self._frames if len(f)]
-            self._cache = pd.concat(frames, ignore_index=True) if frames else empty_history()
-            self._frames = [self._cache] if len(self._cache) else []
+            blocks = [b for b in self._old + self._recent if len(b)]
+            if not blocks:
+                self._cache = empty_history()
+            else:
+                self._cache = self._decode(Rows.concat(blocks))
         return self._cache.copy() if copy else self._cache
 
     def _write_spill(self, df: pd.DataFrame) -> None:

@@ -110,7 +110,7 @@ class OriginFinder:
         self._args, self._kwargs = args, kwargs
         self._rng = torch.get_rng_state()
         self._cuda_rng = None
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
+        if torch.cuda.is_initialized():  # (not initialised when not available)
             self._cuda_rng = torch.cuda.get_rng_state_all()
         self._out_grad = None
         self._captured = True

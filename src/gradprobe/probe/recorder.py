@@ -83,8 +83,13 @@ class Recorder:
         nan_check: str = "auto",
         optimizer: Any = None,
         preclip: bool = True,
+        compiled: bool = False,
     ) -> None:
         self.module = module
+        #: under ``torch.compile`` the output hooks stay installed from the start (Dynamo
+        #: does not guard on hook changes, so hooks added later would never run) and measure
+        #: outside the graph (see :meth:`_out_hook`)
+        self.compiled = compiled
         self.layers = layers
         self.params = params
         self.quantities = list(quantities)
@@ -198,7 +203,17 @@ class Recorder:
         self._prev_finite = False
 
         # pre-clip gradient norms, read at the end of backward ------------------------------
-        self._pre_row = torch.full((P,), SENTINEL, dtype=self.dtype, device=self.device)
+        # [F, P]: written by the end-of-backward callback straight into the current row; a
+        # recorded step whose gradients did not change since then reuses it (host flag
+        # ``_same``), and the total pre-clip norm is derived on the host at the flush.
+        self._pre_buf = torch.full((F, P), SENTINEL, dtype=self.dtype, device=self.device)
+        self._pre_rows = list(self._pre_buf.unbind(0))
+        self._same = np.zeros(F, dtype=bool)
+        self._pre_ok = np.zeros(F, dtype=bool)
+        # on the CPU the NaN check reads the rows through numpy views (no dispatcher call)
+        cpu_view = self.device.type == "cpu" and self.dtype in (torch.float32, torch.float64)
+        self._np_grad = self._buf[:, 0].numpy() if cpu_view else None
+        self._np_pre = self._pre_buf.numpy() if cpu_view else None
         self._pre_versions: list[int] | None = None
         self._queued = False
         self._pa_handles: list[Any] = []
@@ -229,6 +244,23 @@ class Recorder:
 
         taps = q.taps_input
 
+        def measure(out: object) -> None:
+            t = out if isinstance(out, torch.Tensor) else _first_tensor(out)
+            if t is None or t.numel() == 0:
+                return
+            k = calls.get(name, 0)
+            calls[name] = k + 1
+            s = base + min(k, MAX_CALLS - 1)
+            v, n = q.measure(t)
+            pending.append((s, v.reshape(-1)))
+            counts[s] += n
+
+        if self.compiled:
+            # run eagerly: a graph break at the hooked module in the detail-step variant of
+            # the compiled graph only (Dynamo guards on ``self.detail``: two variants, both
+            # compiled once), and no Python side effect for Dynamo to trace
+            measure = torch._dynamo.disable(measure)
+
         def hook(module: nn.Module, args: object, out: object) -> Any:
             if not self.detail or not torch.is_grad_enabled():
                 return None
@@ -237,15 +269,7 @@ class Recorder:
             new = q.after(module, out, name) if taps else None  # a replacement output
             if new is not None:
                 out = new
-            t = out if isinstance(out, torch.Tensor) else _first_tensor(out)
-            if t is None or t.numel() == 0:
-                return new
-            k = calls.get(name, 0)
-            calls[name] = k + 1
-            s = base + min(k, MAX_CALLS - 1)
-            v, n = q.measure(t)
-            pending.append((s, v.reshape(-1)))
-            counts[s] += n
+            measure(out)
             return new
 
         return hook
@@ -275,12 +299,15 @@ class Recorder:
         (an in-place change before ``probe.step()`` — clipping, unscaling — bumps them)."""
         self._queued = False
         grads = [p.grad for p in self.params]
+        if self.r >= self.flush_every:  # not reached: probe.step() flushes a full buffer
+            self._pre_versions = None
+            return
         try:
             norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
         except (TypeError, RuntimeError):  # a parameter without a gradient: no pre-clip row
             self._pre_versions = None
             return
-        torch.stack(norms, out=self._pre_row)
+        torch.stack(norms, out=self._pre_rows[self.r])
         self._pre_versions = [g._version for g in grads]  # type: ignore[union-attr]
 
     def _attach(self) -> None:
@@ -290,7 +317,9 @@ class Recorder:
                 m.register_forward_pre_hook(h, with_kwargs=True) for m, h in self._pre_fns
             ]
 
-    def _detach(self) -> None:
+    def _detach(self, final: bool = False) -> None:
+        if self.compiled and not final:  # installed once under torch.compile
+            return
         for h in self._handles:
             h.remove()
         self._handles = []
@@ -348,10 +377,9 @@ class Recorder:
             except AttributeError:  # a gradient went missing since backward
                 same, pre = False, None
             if pre is not None:
+                self._pre_ok[r] = True  # clip_before = √Σ pre² (host, at the flush)
                 if same:  # untouched since backward: post-clip = pre-clip, no second pass
-                    self._grad_rows[r].copy_(self._pre_row)
-                    done = True
-                self._clip_buf[r].copy_(self._pre_row.square().sum().sqrt())
+                    self._same[r] = done = True
         if not done and self._fast:
             try:
                 norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
@@ -390,14 +418,20 @@ class Recorder:
         self.last_step = t
         self.r = r + 1
         if self.finder is not None:
-            ok = bool(torch.isfinite(self._grad_rows[r]).all())
+            same = bool(self._same[r])
+            view = self._np_pre if same else self._np_grad
+            grow = self._pre_rows[r] if same else self._grad_rows[r]
+            if view is not None:
+                ok = bool(np.isfinite(view[r]).all())
+            else:
+                ok = bool(torch.isfinite(grow).all())
             if not ok:
-                self._events[t] = self._find_origin(t, r)
+                self._events[t] = self._find_origin(t, grow)
             self._prev_finite = ok
 
-    def _find_origin(self, t: int, r: int) -> NonFiniteEvent:
+    def _find_origin(self, t: int, grad_row: torch.Tensor) -> NonFiniteEvent:
         assert self.finder is not None
-        row = self._grad_rows[r].to("cpu", torch.float64).numpy()
+        row = grad_row.to("cpu", torch.float64).numpy()
         layers = self.ordered_layers()
         bad = [
             layer.name
@@ -558,6 +592,12 @@ class Recorder:
         if n == 0:
             return None
         raw = self._buf[:n].to("cpu", torch.float64, copy=True).numpy()
+        clip_before = self._clip_buf[:n].to("cpu", torch.float64, copy=True).numpy()
+        if self._pre_ok[:n].any():
+            pre = self._pre_buf[:n].to("cpu", torch.float64, copy=True).numpy()
+            same, ok = self._same[:n], self._pre_ok[:n]
+            raw[same, 0] = pre[same]
+            clip_before[ok] = np.sqrt(np.square(pre[ok]).sum(axis=1))
         outputs = {
             q.name: OutputBlock(
                 self._out_buf[qi][:n].to("cpu", torch.float64, copy=True).numpy(),
@@ -577,15 +617,21 @@ class Recorder:
             grad=raw[:, 0],
             param=raw[:, 1],
             delta=raw[:, 2],
-            clip_before=self._clip_buf[:n].to("cpu", torch.float64, copy=True).numpy(),
+            clip_before=clip_before,
             clip_max=self._host_clip_max[:n].copy(),
             outputs=outputs,
             extra=extra,
             events=events,
         )
+        if self._pre_versions is not None and n < self.flush_every:
+            # a backward since the last step wrote row n: it belongs to the coming step, row 0
+            self._pre_rows[0].copy_(self._pre_rows[n])
+            self._pre_ok[0] = self._same[0] = False
         self.r = 0
         self._buf[:n].fill_(SENTINEL)
         self._clip_buf[:n].fill_(SENTINEL)
+        self._same[:n] = False
+        self._pre_ok[:n] = False
         self._host_clip_max[:n] = np.nan
         for qi in range(len(self._outq)):
             self._out_n[qi][:n] = 0
@@ -595,7 +641,7 @@ class Recorder:
 
     def close(self) -> None:
         """Remove every hook the recorder installed."""
-        self._detach()
+        self._detach(final=True)
         if self._order is not None:
             self._order.remove()
             self._order = None

@@ -77,6 +77,7 @@ class Probe:
         max_steps: int | None = None,
         spill: str | Path | None = None,
         preclip: bool = True,
+        downsample: bool = False,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise ConfigError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
@@ -102,13 +103,15 @@ class Probe:
                 raise ConfigError(f"a sink must be callable, got {type(s).__name__}")
         self.model = model
         self.module = unwrap(model)
-        if self.module is not model and hasattr(model, "_orig_mod"):
+        compiled = self.module is not model and hasattr(model, "_orig_mod")
+        if compiled and activations and nan_check != "off":
             warnings.warn(
-                "gradprobe.watch on a torch.compile'd model: the probe's forward hooks "
-                "(activation statistics at detail steps, the forward order in the first steps, "
-                "the NaN-origin capture) change the graph, which costs recompiles; pass "
-                "activations=False, nan_check='deferred' to keep only gradient quantities "
-                "(read outside the compiled graph), or watch the model before compiling it",
+                "gradprobe.watch on a torch.compile'd model: the activation hooks are installed "
+                "once and measure outside the graph at detail steps (the compiled forward has "
+                "two variants, detail and ordinary, each compiled once; the detail one breaks "
+                "at each hooked activation); the NaN-origin capture breaks the graph at the "
+                "model's entry every recorded step (nan_check='off' or 'deferred' avoids it). "
+                "Nothing is lost; watch the model before compiling it for the fewest graphs",
                 stacklevel=3,
             )
         found, params = discover_layers(self.module)
@@ -137,11 +140,14 @@ class Probe:
             nan_check=nan_check,
             optimizer=optimizer,
             preclip=preclip,
+            compiled=compiled,
         )
         self.layers = chosen
         self.params = params
         self._meanfield = capture_meanfield(self.module)
-        self._store = HistoryStore(max_steps=max_steps, spill=spill)
+        self._store = HistoryStore(
+            max_steps=max_steps, spill=spill, downsample=downsample, every=self.every
+        )
         self._closed = False
 
     # ------------------------------------------------------------------ public API
@@ -206,6 +212,12 @@ class Probe:
         df = self._store.frame()
         df.attrs[META_KEY] = self.meta()
         return df
+
+    @property
+    def history_bytes(self) -> int:
+        """Bytes the history holds in memory (rows on the host; the device buffers of at
+        most ``flush_every`` steps and a cached :attr:`history` frame not counted)."""
+        return self._store.nbytes
 
     def latest(self) -> LayerRecords:
         """The most recent recorded step as ``{layer: {quantity: value}}`` (fetches from the
@@ -301,9 +313,12 @@ class Probe:
         if chunk is None:
             return
         ctx = self._recorder.context()
+        if not self.sinks:  # no DataFrame needed: codes straight into the store
+            self._store.add_chunk(chunk, ctx, self.quantities)
+            return
         df = chunk_frame(chunk, ctx, self.quantities)
         self._store.add(chunk, df)
-        if self.sinks and len(df):
+        if len(df):
             recs = records(df)
             for step in sorted(recs):
                 for sink in self.sinks:
@@ -327,6 +342,7 @@ def watch(
     max_steps: int | None = None,
     spill: str | Path | None = None,
     preclip: bool = True,
+    downsample: bool = False,
 ) -> Probe:
     """Attach a :class:`Probe` to ``model``: per-layer speed of learning ‖∂C/∂bˡ‖ and more.
 
@@ -369,7 +385,8 @@ def watch(
         The optimiser, to tell a non-finite value produced by its update (``"update"``) from
         one assigned to a parameter (``"parameter"``).
     max_steps:
-        Keep at most this many recorded steps in memory (the newest); ``None``: all.
+        Keep at most this many recorded steps in memory (the newest); ``None``: all. The
+        history then costs constant memory (22 bytes a row; ``probe.history_bytes``).
     preclip:
         Read the gradient norms at the end of every recorded backward, before anything
         (``clip_grad_norm_``, a framework's clipping) can change them, through
@@ -381,6 +398,11 @@ def watch(
     spill:
         With ``max_steps``: append the steps that leave memory to this ``.parquet``/``.csv``
         file (``gradprobe.load_history`` reads it back).
+    downsample:
+        With ``max_steps``: keep the steps that leave the full-resolution window in memory
+        too, thinned — every 2ᵏ-th recorded step, k growing by one whenever more than
+        ``max_steps`` of them would be held — so the whole run stays visible at
+        exponentially coarser resolution in at most ``2 × max_steps`` steps of memory.
 
     Returns
     -------
@@ -418,4 +440,5 @@ def watch(
         max_steps=max_steps,
         spill=spill,
         preclip=preclip,
+        downsample=downsample,
     )

@@ -1,0 +1,118 @@
+"""The history costs constant memory in the number of steps (counted rows and bytes, not RSS)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import gradprobe.probe as gp
+from gradprobe.errors import DataError
+from probe.probe_models import data, mlp
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one thread is faster and steadier on a shared CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _run(probe, model, steps, start=0, checkpoints=()):
+    x, y = data(seed=0)
+    seen = {}
+    for t in range(start, steps):
+        F.cross_entropy(model(x * (1 + 0.01 * t)), y).backward()
+        probe.step()
+        model.zero_grad(set_to_none=True)
+        if t + 1 in checkpoints:
+            probe.flush()
+            store = probe._store
+            seen[t + 1] = (store.rows, probe.history_bytes, store.steps_held)
+    return seen
+
+
+def _pair(**kw):
+    torch.manual_seed(0)
+    a = mlp([10, 8, 8, 4], nn.Tanh)
+    b = mlp([10, 8, 8, 4], nn.Tanh)
+    b.load_state_dict(a.state_dict())
+    return a, gp.watch(a, flush_every=8, **kw), b, gp.watch(b, flush_every=8)
+
+
+def test_max_steps_holds_constant_rows_and_bytes_and_the_newest_steps_exactly():
+    a, bounded, b, full = _pair(max_steps=20)
+    seen = _run(bounded, a, 200, checkpoints=(96, 200))
+    _run(full, b, 200)
+    # a window of 20 consecutive steps holds 2 detail steps wherever it lies: same rows
+    assert seen[96] == seen[200]
+    rows, nbytes, held = seen[200]
+    assert held == 20 and rows > 0
+    assert nbytes == rows * 22  # int64 step + int32 layer + int16 quantity + float64 value
+    kept = bounded.history
+    want = full.history
+    want = want[want.step >= 180].reset_index(drop=True)
+    assert sorted(set(kept.step)) == list(range(180, 200))
+    pd.testing.assert_frame_equal(kept.reset_index(drop=True), want, check_exact=True)
+    # the unbounded history grows with the steps
+    assert full.history_bytes > 9 * nbytes
+    bounded.close()
+    full.close()
+
+
+def test_downsample_keeps_older_steps_thinned_in_bounded_memory():
+    a, thin, b, full = _pair(max_steps=10, downsample=True)
+    seen = _run(thin, a, 240, checkpoints=(120, 240))
+    _run(full, b, 240)
+    store = thin._store
+    assert store.steps_held <= 2 * 10
+    assert seen[240][1] <= 2 * seen[120][1]  # bytes do not grow with the steps
+    df = thin.history
+    steps = sorted(set(df.step))
+    recent = [s for s in steps if s >= 230]
+    older = [s for s in steps if s < 230]
+    assert recent == list(range(230, 240))  # the newest window at full resolution
+    assert store.stride >= 16 and store.stride & (store.stride - 1) == 0
+    assert older and all(s % store.stride == 0 for s in older)
+    assert older[0] == 0  # the far past is still visible
+    ref = full.history
+    ref = ref[ref.step.isin(steps)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), ref, check_exact=True)
+    thin.close()
+    full.close()
+
+
+def test_downsample_with_spill_writes_every_evicted_step(tmp_path):
+    a, thin, _b, full = _pair(max_steps=8, downsample=True, spill=tmp_path / "old.csv")
+    _run(thin, a, 48)
+    thin.close()
+    spilled = gp.load_history(tmp_path / "old.csv")
+    assert sorted(set(spilled.step)) == list(range(0, 48 - 8))
+    full.close()
+
+
+def test_downsample_needs_max_steps():
+    model = mlp([4, 3], nn.Tanh)
+    with pytest.raises(DataError):
+        gp.watch(model, downsample=True)
+
+
+def test_rows_without_sinks_equal_the_tidy_frame_path():
+    """The store's direct path (no sink: no DataFrame per chunk) gives the same history as
+    the DataFrame path taken when a sink needs records."""
+    torch.manual_seed(0)
+    a = mlp([10, 8, 8, 4], nn.ReLU)
+    b = mlp([10, 8, 8, 4], nn.ReLU)
+    b.load_state_dict(a.state_dict())
+    direct = gp.watch(a, flush_every=5, detail_every=3)
+    framed = gp.watch(b, flush_every=5, detail_every=3, sinks=[lambda step, recs: None])
+    _run(direct, a, 23)
+    _run(framed, b, 23)
+    got, want = direct.history, framed.history
+    assert len(got) > 0
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.attrs == want.attrs
