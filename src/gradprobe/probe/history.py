@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,18 @@ def empty_history() -> pd.DataFrame:
     )
 
 
+def series_rows(
+    chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]
+) -> Iterator[tuple[np.ndarray, str, str, np.ndarray]]:
+    """Each quantity's series in the chunk, as (steps [k], layer, quantity, values [k] float64)
+    for the k recorded steps; series with no recorded step are skipped."""
+    for q in quantities:
+        for layer, quantity, value, mask in q.series(chunk, ctx):
+            if not np.any(mask):
+                continue
+            yield chunk.steps[mask], layer, quantity, np.asarray(value, dtype=np.float64)[mask]
+
+
 def chunk_frame(chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]) -> pd.DataFrame:
     """Tidy rows for one chunk: every quantity's series, sorted by step (stable, so within a
     step the rows keep the quantities' order: layers in forward order)."""
@@ -51,15 +63,11 @@ def chunk_frame(chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]) -> p
     layers: list[np.ndarray] = []
     names: list[np.ndarray] = []
     values: list[np.ndarray] = []
-    for q in quantities:
-        for layer, quantity, value, mask in q.series(chunk, ctx):
-            k = int(mask.sum())
-            if k == 0:
-                continue
-            steps.append(chunk.steps[mask])
-            layers.append(np.full(k, layer, dtype=object))
-            names.append(np.full(k, quantity, dtype=object))
-            values.append(np.asarray(value, dtype=np.float64)[mask])
+    for st, layer, quantity, value in series_rows(chunk, ctx, quantities):
+        steps.append(st)
+        layers.append(np.full(len(st), layer, dtype=object))
+        names.append(np.full(len(st), quantity, dtype=object))
+        values.append(value)
     if not steps:
         return empty_history()
     df = pd.DataFrame(
@@ -259,15 +267,11 @@ class HistoryStore:
         layers: list[np.ndarray] = []
         names: list[np.ndarray] = []
         values: list[np.ndarray] = []
-        for q in quantities:
-            for layer, quantity, value, mask in q.series(chunk, ctx):
-                k = int(np.count_nonzero(mask))
-                if k == 0:
-                    continue
-                steps.append(chunk.steps[mask])
-                layers.append(np.full(k, self._code(layer, self._layers, self._layer_code)))
-                names.append(np.full(k, self._code(quantity, self._names, self._name_code)))
-                values.append(np.asarray(value, dtype=np.float64)[mask])
+        for st, layer, quantity, value in series_rows(chunk, ctx, quantities):
+            steps.append(st)
+            layers.append(np.full(len(st), self._code(layer, self._layers, self._layer_code)))
+            names.append(np.full(len(st), self._code(quantity, self._names, self._name_code)))
+            values.append(value)
         rows = None
         if steps:
             st = np.concatenate(steps).astype(np.int64)
