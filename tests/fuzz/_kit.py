@@ -7,11 +7,14 @@ import io
 import os
 import signal
 import stat
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 from gradprobe.cli.main import main
@@ -22,6 +25,25 @@ def max_examples(default_share: float = 1.0) -> int:
     if os.environ.get("GRADPROBE_FUZZ_EXAMPLES"):
         return int(os.environ["GRADPROBE_FUZZ_EXAMPLES"])
     return max(1, int(settings.default.max_examples * default_share))
+
+
+@contextlib.contextmanager
+def fresh_sandbox(root: Path) -> Iterator[Path]:
+    """A new folder under ``root`` that is the working folder, HOME and the cache while the
+    block runs; downloads go nowhere fast. Environment and working folder are restored after."""
+    box = Path(tempfile.mkdtemp(prefix="sandbox-", dir=root))
+    (box / "home").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(box)
+        mp.setenv("HOME", str(box / "home"))
+        mp.setenv("GRADPROBE_CACHE", str(box / "cache"))
+        mp.setenv("GRADPROBE_MIRRORS", "http://127.0.0.1:9/")  # discard port: refused
+        mp.setenv("GRADPROBE_DOWNLOAD_TIMEOUT", "2")
+        mp.setenv("GRADPROBE_DOWNLOAD_DEADLINE", "5")
+        mp.setenv("MPLBACKEND", "Agg")
+        for var in ("GRADPROBE_DATA", "GRADPROBE_DEBUG", "http_proxy", "HTTP_PROXY"):
+            mp.delenv(var, raising=False)
+        yield box
 
 
 CASE_LIMIT_S = float(os.environ.get("GRADPROBE_FUZZ_CASE_LIMIT", "60"))

@@ -17,7 +17,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzz._kit import CASE_LIMIT_S, STATS, check_case, max_examples  # type: ignore[import-not-found]
+from fuzz._kit import CASE_LIMIT_S, STATS, check_case, fresh_sandbox, max_examples  # type: ignore[import-not-found]
 from gradprobe.data.idx import IMAGES_MAGIC, LABELS_MAGIC, encode_idx, gunzip, load_idx
 from gradprobe.errors import GradprobeError
 from gradprobe.io import load_tensors, save_tensors
@@ -183,17 +183,19 @@ def test_history_files(case: tuple[str, str], tmp_path_factory) -> None:
 
 @settings(max_examples=max_examples(1))
 @given(case=history_text())
-def test_diagnose_on_any_history(case: tuple[str, str], sandbox: Path) -> None:
+def test_diagnose_on_any_history(case: tuple[str, str], tmp_path_factory) -> None:
     suffix, text = case
-    path = sandbox / f"h{suffix}"
-    path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    check_case(["diagnose", str(path)], sandbox)
-    check_case(["diagnose", "--json", str(path)], sandbox)
+    with fresh_sandbox(tmp_path_factory.getbasetemp()) as sandbox:
+        path = sandbox / f"h{suffix}"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        check_case(["diagnose", str(path)], sandbox)
+        check_case(["diagnose", "--json", str(path)], sandbox)
 
 
 @settings(max_examples=max_examples(1))
 @given(text=st.one_of(st.sampled_from(HOSTILE_JSON), json_values.map(json.dumps)))
-def test_report_on_any_result_file(text: str, sandbox: Path) -> None:
-    (sandbox / "res" / "x").mkdir(parents=True, exist_ok=True)
-    (sandbox / "res" / "x" / "result.json").write_text(text, errors="surrogatepass")
-    check_case(["report", "res"], sandbox)
+def test_report_on_any_result_file(text: str, tmp_path_factory) -> None:
+    with fresh_sandbox(tmp_path_factory.getbasetemp()) as sandbox:
+        (sandbox / "res" / "x").mkdir(parents=True)
+        (sandbox / "res" / "x" / "result.json").write_text(text, errors="surrogatepass")
+        check_case(["report", "res"], sandbox)
