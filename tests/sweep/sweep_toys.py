@@ -2,7 +2,8 @@
 
 Imported by workers as ``sweep_toys:Toy`` (tests/sweep is put on the path by conftest.py, and
 on PYTHONPATH for subprocesses). ``$SWEEP_TOY_LOG``, when set, names a file to which every
-finished computation appends one line "<x> <y> <mode> <seed> <pid>" — the kill test counts them.
+finished computation appends one line "<x> <y> <mode> <seed> <pid> <blas threads>" — the kill
+test counts them; the last field is the OpenBLAS thread count NumPy runs on in that process.
 ``crash=True`` makes the worker process exit abruptly on a run's first attempt (never use it
 in this process: --jobs 1 runs here).
 """
@@ -19,6 +20,14 @@ import numpy as np
 from gradprobe.errors import ConfigError
 from gradprobe.experiments.base import Experiment, RunContext
 from gradprobe.results import Comparison
+
+
+def _blas_threads() -> str:
+    """NumPy's OpenBLAS thread count in this process, or "-" where none is found."""
+    from gradprobe.backprop import _openblas
+
+    libs = _openblas()
+    return str(libs[0].get()) if libs else "-"
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,8 @@ class Toy(Experiment[ToyConfig]):
         log = os.environ.get("SWEEP_TOY_LOG")
         if log:
             with open(log, "a", encoding="utf-8") as f:
-                f.write(f"{config.x} {config.y} {config.mode} {config.seed} {os.getpid()}\n")
+                f.write(f"{config.x} {config.y} {config.mode} {config.seed} {os.getpid()} "
+                        f"{_blas_threads()}\n")
         return data
 
     def compare(self, config: ToyConfig, data: dict[str, Any]) -> list[Comparison]:

@@ -53,6 +53,9 @@ def test_the_pool_runs_jobs_in_worker_processes_and_records_failures(
     assert os.getpid() not in pids
     assert {o["pid"] for o in summary.outcomes} >= pids
     assert len({o["pid"] for o in summary.outcomes}) >= 2  # several worker processes did the work
+    # each worker's NumPy runs on the planned one BLAS thread from its first import (a variable
+    # set in the worker's initializer would come after NumPy had read it)
+    assert {line[5] for line in log_lines(log)} <= {"1", "-"}
     log_text = (tmp_path / "s" / "sweep.log").read_text("utf-8")
     assert "retry" in log_text and "(worker died)" in log_text
 

@@ -30,8 +30,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any, TextIO
 
-#: Environment that keeps a worker's native libraries on one thread each.
-ONE_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 #: Most workers ``--jobs auto`` starts (each holds torch and the data: ~0.5 GB).
 MAX_AUTO_JOBS = 8
 
@@ -234,23 +232,19 @@ class Board:
 @contextlib.contextmanager
 def _one_thread_env() -> Iterator[None]:
     """Workers inherit this process's environment when they start: one native thread each."""
-    before = {k: os.environ.get(k) for k in ONE_THREAD_ENV}
-    os.environ.update({k: "1" for k in ONE_THREAD_ENV})
+    from ..sweep.worker import native_threads_env
+
     # A worker that starts with SIGINT ignored keeps ignoring it while it imports torch (no
     # traceback from a half-started worker on Ctrl-C); this process's handler is put back.
     sigint = None
     if threading.current_thread() is threading.main_thread():
         sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        yield
+        with native_threads_env(1):
+            yield
     finally:
         if sigint is not None:
             signal.signal(signal.SIGINT, sigint)
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _is_terminal(stream: TextIO) -> bool:

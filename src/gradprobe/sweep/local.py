@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from .worker import execute, init_worker, record_error
+from .worker import execute, init_worker, native_threads_env, record_error
 
 Task = dict[str, Any]
 Outcome = dict[str, Any]
@@ -60,13 +60,27 @@ def run_local(
             on_start(task)
             on_finish(task, execute({**task, "threads": threads}))
         return
+    # Workers start during the first submissions (and again after a crash): the environment
+    # they inherit keeps their native libraries on ``threads`` threads from their first import.
+    with native_threads_env(threads):
+        _run_pool(tasks, jobs, threads, retries, on_start, on_finish)
+
+
+def _run_pool(
+    tasks: list[Task],
+    jobs: int,
+    threads: int,
+    retries: int,
+    on_start: Callable[[Task], None],
+    on_finish: Callable[[Task, Outcome], None],
+) -> None:
     queue: deque[Task] = deque(tasks)
     attempts: dict[str, int] = {}
     ctx = multiprocessing.get_context("spawn")
     while queue:
         with ProcessPoolExecutor(
             max_workers=jobs, mp_context=ctx, initializer=init_worker,
-            initargs=(threads, os.getpid()),
+            initargs=(os.getpid(),),
         ) as pool:  # fmt: skip
             running: dict[Future[Outcome], Task] = {}
             broken = False

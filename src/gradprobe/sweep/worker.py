@@ -157,10 +157,31 @@ def record_error(run_dir: Path, run_hash: str, message: str, tb: str, seconds: f
 
 
 # -- process setup (local pool) -----------------------------------------------------------------
-def init_worker(threads: int, parent_pid: int) -> None:
-    """Initializer of a local pool worker: thread counts, and die with the parent (Linux)."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)
+#: The variables native libraries (OpenMP, MKL, OpenBLAS) read once, when they are loaded.
+NATIVE_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def native_threads_env(threads: int) -> Iterator[None]:
+    """Set the native libraries' thread variables to ``threads`` in this process's environment
+    for the block, restoring them after. A spawned worker inherits the environment it starts
+    with, and its NumPy/torch read these variables at import — before any initializer runs,
+    which is why they must be set in the parent, around the pool's start."""
+    before = {k: os.environ.get(k) for k in NATIVE_THREAD_VARS}
+    os.environ.update({k: str(max(1, int(threads))) for k in NATIVE_THREAD_VARS})
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def init_worker(parent_pid: int) -> None:
+    """Initializer of a local pool worker: die with the parent (Linux). The thread counts come
+    from the environment the worker started with (`native_threads_env`) and from the task."""
     die_with_parent(parent_pid)
 
 
