@@ -63,53 +63,42 @@ def run_local(
     # Workers start during the first submissions (and again after a crash): the environment
     # they inherit keeps their native libraries on ``threads`` threads from their first import.
     with native_threads_env(threads):
-        _run_pool(tasks, jobs, threads, retries, on_start, on_finish)
-
-
-def _run_pool(
-    tasks: list[Task],
-    jobs: int,
-    threads: int,
-    retries: int,
-    on_start: Callable[[Task], None],
-    on_finish: Callable[[Task, Outcome], None],
-) -> None:
-    queue: deque[Task] = deque(tasks)
-    attempts: dict[str, int] = {}
-    ctx = multiprocessing.get_context("spawn")
-    while queue:
-        with ProcessPoolExecutor(
-            max_workers=jobs, mp_context=ctx, initializer=init_worker,
-            initargs=(os.getpid(),),
-        ) as pool:  # fmt: skip
-            running: dict[Future[Outcome], Task] = {}
-            broken = False
-            while (queue and not broken) or running:
-                while queue and not broken and len(running) < jobs:
-                    task = queue.popleft()
-                    try:
-                        fut = pool.submit(execute, {**task, "threads": threads})
-                    except BrokenProcessPool:
-                        queue.appendleft(task)
-                        broken = True
-                        break
-                    running[fut] = task
-                    on_start(task)
-                finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    task = running.pop(fut)
-                    outcome: Outcome | None
-                    try:
-                        outcome = fut.result()
-                    except BrokenProcessPool as e:
-                        broken = True
-                        outcome = _crashed(task, attempts, retries, queue, e)
-                    except Exception as e:  # pickling and the like: the task cannot run
-                        outcome = _crashed(task, attempts, 0, queue, e)
-                    if outcome is not None:
-                        on_finish(task, outcome)
-                    else:
-                        on_finish(task, {"hash": task["hash"], "status": "retry"})
+        queue: deque[Task] = deque(tasks)
+        attempts: dict[str, int] = {}
+        ctx = multiprocessing.get_context("spawn")
+        while queue:
+            with ProcessPoolExecutor(
+                max_workers=jobs, mp_context=ctx, initializer=init_worker,
+                initargs=(os.getpid(),),
+            ) as pool:  # fmt: skip
+                running: dict[Future[Outcome], Task] = {}
+                broken = False
+                while (queue and not broken) or running:
+                    while queue and not broken and len(running) < jobs:
+                        task = queue.popleft()
+                        try:
+                            fut = pool.submit(execute, {**task, "threads": threads})
+                        except BrokenProcessPool:
+                            queue.appendleft(task)
+                            broken = True
+                            break
+                        running[fut] = task
+                        on_start(task)
+                    finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        task = running.pop(fut)
+                        outcome: Outcome | None
+                        try:
+                            outcome = fut.result()
+                        except BrokenProcessPool as e:
+                            broken = True
+                            outcome = _crashed(task, attempts, retries, queue, e)
+                        except Exception as e:  # pickling and the like: the task cannot run
+                            outcome = _crashed(task, attempts, 0, queue, e)
+                        if outcome is not None:
+                            on_finish(task, outcome)
+                        else:
+                            on_finish(task, {"hash": task["hash"], "status": "retry"})
 
 
 def _crashed(
