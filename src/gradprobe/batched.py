@@ -48,7 +48,7 @@ from torch import nn
 from .activations import Activation, get_activation
 from .costs import Cost, get_cost
 from .errors import ConfigError, DataError
-from .nets import INITS, SeedLinear, parse_sizes
+from .nets import INITS, SeedLinear, SeedStack, check_seeds, parse_sizes
 
 #: Initialisations of `BatchedNet`: the engine's and the orthogonal one.
 BATCHED_INITS = (*INITS, "orthogonal")
@@ -106,7 +106,7 @@ class BatchedConfig:
     seed: int = 0
 
 
-class BatchedNet(nn.Module):
+class BatchedNet(SeedStack):
     """S seeds of a feedforward net with optional batch norm / residual connections.
 
     ``forward(x)``: x [B, n_0] or [S, B, n_0] → aᴸ [S, B, n_L]. Arguments as `Network`'s, plus
@@ -129,8 +129,7 @@ class BatchedNet(nn.Module):
     ):
         super().__init__()
         sizes = parse_sizes(sizes)
-        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-            raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
+        seeds = check_seeds(seeds)
         if init not in BATCHED_INITS:
             raise ConfigError(f"unknown init {init!r}; choose one of: {', '.join(BATCHED_INITS)}")
         if len(sizes) < 3 and (batchnorm or residual):
@@ -151,22 +150,6 @@ class BatchedNet(nn.Module):
                 cast(SeedLinear, layer).bias = None  # type: ignore[assignment]
         self.activations = nn.ModuleList(self.act.module() for _ in sizes[1:-1])
         self.reset_parameters()
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return self.config.sizes
-
-    @property
-    def n_seeds(self) -> int:
-        return self.config.seeds
-
-    @property
-    def seed_values(self) -> list[int]:
-        return [self.config.seed + s for s in range(self.n_seeds)]
-
-    @property
-    def linears(self) -> list[SeedLinear]:
-        return [cast(SeedLinear, m) for m in self.layers]
 
     def shifts(self) -> list[torch.Tensor]:
         """The parameter whose gradient is each hidden layer's speed: bˡ, or βˡ with batch

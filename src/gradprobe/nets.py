@@ -25,7 +25,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -128,7 +128,43 @@ class SeedLinear(nn.Module):
         return f"in={i}, out={o}, seeds={s}"
 
 
-class Network(nn.Module):
+def check_seeds(seeds: object) -> int:
+    """``seeds``, the number S of networks at once; `ConfigError` unless a positive int."""
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
+    return seeds
+
+
+class SeedStack(nn.Module):
+    """What every S-seed feedforward stack shares: a ``config`` with ``sizes``, ``seeds`` and
+    ``seed``, and ``layers``, the L `SeedLinear` modules zˡ = wˡ aˡ⁻¹ + bˡ (`Network` and
+    `gradprobe.batched.BatchedNet`)."""
+
+    config: Any
+    layers: nn.ModuleList
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """[n_0, n_1, …, n_L]."""
+        return cast(tuple[int, ...], self.config.sizes)
+
+    @property
+    def n_seeds(self) -> int:
+        """S, the number of networks trained at once."""
+        return int(self.config.seeds)
+
+    @property
+    def seed_values(self) -> list[int]:
+        """The seed of each of the S networks: seed, seed + 1, …"""
+        return [int(self.config.seed) + s for s in range(self.n_seeds)]
+
+    @property
+    def linears(self) -> list[SeedLinear]:
+        """The L layers zˡ = wˡ aˡ⁻¹ + bˡ (the modules in ``self.layers``)."""
+        return [cast(SeedLinear, m) for m in self.layers]
+
+
+class Network(SeedStack):
     """The book's network: ``sizes`` such as [784, 30, 30, 10], S = ``seeds`` copies.
 
     ``forward(x)``: x [B, n_0] or [S, B, n_0] → aᴸ [S, B, n_L]. Hidden layers use
@@ -153,8 +189,7 @@ class Network(nn.Module):
         super().__init__()
         sizes = parse_sizes(sizes)
         device = resolve_device(device)
-        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-            raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
+        seeds = check_seeds(seeds)
         if init not in INITS:
             raise ConfigError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
         self.act: Activation = get_activation(activation)
@@ -168,25 +203,7 @@ class Network(nn.Module):
         self.activations = nn.ModuleList(self.act.module() for _ in sizes[1:-1])
         self.reset_parameters()
 
-    # -- shape facts -------------------------------------------------------------------------
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return self.config.sizes
-
-    @property
-    def n_seeds(self) -> int:
-        return self.config.seeds
-
-    @property
-    def seed_values(self) -> list[int]:
-        """The seed of each of the S networks: seed, seed + 1, …"""
-        return [self.config.seed + s for s in range(self.n_seeds)]
-
-    @property
-    def linears(self) -> list[SeedLinear]:
-        """The L layers zˡ = wˡ aˡ⁻¹ + bˡ (the modules in ``self.layers``)."""
-        return [cast(SeedLinear, m) for m in self.layers]
-
+    # -- shape facts (sizes, n_seeds, seed_values, linears: `SeedStack`) ----------------------
     @property
     def weights(self) -> list[nn.Parameter]:
         """wˡ for l = 1 … L, each [S, n_l, n_{l−1}] (the parameters themselves)."""
