@@ -365,3 +365,41 @@ def test_jobs_give_the_same_results_as_one_at_a_time(
     for n in ("chain", "output-layers"):
         for key in ("data", "comparisons", "conclusions", "tables", "config"):
             assert runs["2"][n][key] == runs["1"][n][key], (n, key)
+
+
+def test_longest_first_by_an_earlier_result_else_by_the_hint(tmp_path: Path) -> None:
+    """A fresh folder: the experiments' ``typical_seconds`` decide (the quick or the default
+    one, as the config says); an earlier result of the same configuration overrides the hint."""
+    import dataclasses
+
+    from gradprobe.cli._pool import Task
+    from gradprobe.cli.reproduce import _longest_first
+
+    names = ["chain", "through-time", "weight-init", "exploding"]
+
+    def tasks(quick: bool) -> list[Task]:
+        out = []
+        for n in names:
+            exp = base.get_experiment(n)
+            cfg = exp.quick_config() if quick else exp.default_config()
+            out.append(Task(n, n, cfg, str(tmp_path / n), None, "cpu", 1))
+        return out
+
+    def hint(t: Task, quick: bool) -> float:
+        return base.get_experiment(t.name).typical_seconds[0 if quick else 1]
+
+    for quick in (True, False):
+        got = [t.name for t in _longest_first(tasks(quick), tmp_path)]
+        by_name = {t.name: t for t in tasks(quick)}
+        assert got == sorted(names, key=lambda n: -hint(by_name[n], quick))
+    # the quick hints put through-time before weight-init; the default ones the other way round
+    first_two = [[t.name for t in _longest_first(tasks(q), tmp_path)][:2] for q in (True, False)]
+    assert first_two == [["through-time", "weight-init"], ["weight-init", "through-time"]]
+    # an earlier result of the same configuration: its recorded seconds win over the hint
+    chain = next(t for t in tasks(False) if t.name == "chain")
+    from gradprobe.results import plain
+
+    result = make_result("chain", seconds=10_000.0, config=plain(dataclasses.asdict(chain.config)))
+    (tmp_path / "chain").mkdir()
+    (tmp_path / "chain" / "result.json").write_text(json.dumps(result.to_dict()))
+    assert _longest_first(tasks(False), tmp_path)[0].name == "chain"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import gradprobe.experiments as experiments
 from gradprobe.experiments import base
 from gradprobe.results import Comparison, Result, Table
 
@@ -92,6 +93,9 @@ def plot_module() -> types.ModuleType:
 
 def install(monkeypatch: pytest.MonkeyPatch) -> type[Toy]:
     """Register the toy and its figure module for one test (both undone afterwards)."""
+    # Every experiment module is imported first: one imported for the first time inside the
+    # test would register into the copy only, and be missing from the registry afterwards.
+    experiments.load_all()
     monkeypatch.setattr(base, "REGISTRY", dict(base.REGISTRY))
     base.register(Toy)
     monkeypatch.setitem(sys.modules, MODULE, plot_module())

@@ -220,19 +220,28 @@ class InOrder:
 
 
 def _longest_first(tasks: list[Task], out_root: Path) -> list[Task]:
-    """Submission order: longest first by the seconds recorded in an earlier result of the same
-    configuration in the output folder (so the pool does not end on one long run); the others
-    after them, in report order."""
+    """Submission order: longest first (so the pool does not end on one long run), timed by the
+    seconds recorded in an earlier result of the same configuration in the output folder, else
+    by the experiment's ``typical_seconds`` hint; report order among equals."""
+    from ..errors import GradprobeError
     from ..results import ResultError, plain, read_result
+    from ..sweep.worker import load_experiment
+
+    def hint(t: Task) -> float:
+        try:
+            quick, full = load_experiment(t.spec).typical_seconds
+        except (GradprobeError, ValueError, TypeError, AttributeError):
+            return 0.0
+        return float(quick if getattr(t.config, "quick", False) else full)
 
     def seconds(t: Task) -> float:
         path = out_root / t.name / "result.json"
         try:
             r = read_result(path) if path.is_file() else None
         except (ResultError, OSError):
-            return 0.0
+            return hint(t)
         if r is None or r.config != plain(dataclasses.asdict(t.config)):
-            return 0.0
+            return hint(t)
         return float(r.seconds)
 
     return sorted(tasks, key=lambda t: -seconds(t))  # stable: report order among equals

@@ -112,6 +112,10 @@ class Experiment(Generic[C]):
     explanation: ClassVar[str] = ""
     #: What quick mode can and cannot show (shown on quick cards).
     quick_note: ClassVar[str] = ""
+    #: Rough CPU seconds of (the quick, the default) configuration on one core of the 2-core
+    #: development machine. Only a scheduling hint: ``reproduce all --jobs`` submits the longest
+    #: first when the output folder holds no earlier result to time it by. Never a result.
+    typical_seconds: ClassVar[tuple[float, float]] = (1.0, 10.0)
 
     def default_config(self) -> C:
         return self.Config()  # type: ignore[no-any-return]

@@ -67,6 +67,7 @@ class Chain(Experiment[ChainConfig]):
     title = "The chain of one neuron per layer: a product of terms"
     book_ref = "Chapter 5, “What's causing the vanishing gradient problem?”"
     order = 50
+    typical_seconds = (0.1, 1.3)  # scheduling hint (RESULTS.md)
     Config = ChainConfig
     quick_note = """200 chains instead of 1000: the same comparisons; the shares and the
     ratio's band are statistically less precise. Takes a second or two."""

@@ -96,6 +96,7 @@ class DepthAccuracy(Experiment[DepthAccuracyConfig]):
     title = "Accuracy against depth"
     book_ref = "Chapter 5, “The vanishing gradient problem” (opening experiment)"
     order = 10 * 1
+    typical_seconds = (9, 690)  # scheduling hint (RESULTS.md)
     Config = DepthAccuracyConfig
     quick_note = """\
         Quick mode trains on the 1000 bundled images (not 50 000) and tests on 1000 others, 5

@@ -78,6 +78,7 @@ class Exploding(Experiment[ExplodingConfig]):
     title = "The exploding gradient: wⱼ = 100, zⱼ = 0"
     book_ref = "Chapter 5, “The exploding gradient problem”"
     order = 60
+    typical_seconds = (0.4, 6)  # scheduling hint (RESULTS.md)
     Config = ExplodingConfig
     quick_note = """30 gradient steps instead of 100; the exact gradients and their checks are
     the same as in a full run. Takes seconds."""

@@ -65,6 +65,7 @@ class InitialSpeed(Experiment[InitialSpeedConfig]):
     title = "Speed of learning at initialisation"
     book_ref = "Chapter 5, “The vanishing gradient problem”"
     order = 10 * 2
+    typical_seconds = (3, 3)  # scheduling hint (RESULTS.md)
     Config = InitialSpeedConfig
     quick_note = """\
         Quick mode measures 20 networks per depth instead of 100, on the same 1000 bundled

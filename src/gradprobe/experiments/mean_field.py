@@ -100,6 +100,7 @@ class MeanFieldExperiment(Experiment[MeanFieldConfig]):
     title = "Theory beside measurement: mean-field speed of each layer, phases, isometry"
     book_ref = "Beyond the book (chapter 5's speed of learning, explained by mean-field theory)"
     order = 210
+    typical_seconds = (5, 60)  # scheduling hint (RESULTS.md)
     Config = MeanFieldConfig
     explanation = """The book measures that each hidden layer of 784-30-30-30-30-10 learns
     about four times slower than the next and explains it with a chain of single neurons. For

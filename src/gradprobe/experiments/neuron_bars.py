@@ -51,6 +51,7 @@ class NeuronBars(Experiment[NeuronBarsConfig]):
     title = "Neuron bars: ∂C/∂b of single neurons"
     book_ref = "Chapter 5, “The vanishing gradient problem” (the bar diagrams)"
     order = 10 * 3
+    typical_seconds = (0.1, 1.1)  # scheduling hint (RESULTS.md)
     Config = NeuronBarsConfig
     quick_note = """\
         Quick mode uses 20 networks instead of 100, on the same 1000 bundled images as the book

@@ -67,6 +67,7 @@ class OutputLayers(Experiment[OutputLayersConfig]):
     title = "Output errors δᴸ of the four cost/output pairs"
     book_ref = "Chapter 3, “The cross-entropy cost function” and “Softmax”"
     order = 120
+    typical_seconds = (0.05, 0.1)  # scheduling hint (RESULTS.md)
     Config = OutputLayersConfig
     quick_note = """300 random output layers instead of 2000: the same checks on fewer draws.
     Takes well under a second."""

@@ -138,6 +138,7 @@ class Remedies(Experiment[RemediesConfig]):
     title = "Remedies for the vanishing gradient, one at a time"
     book_ref = "Chapter 5, “What's causing the vanishing gradient problem?” (beyond the book)"
     order = 220
+    typical_seconds = (5, 340)  # scheduling hint (RESULTS.md)
     Config = RemediesConfig
     explanation = """The book's deep sigmoid nets learn slowly because δˡ = ((wˡ⁺¹)ᵀδˡ⁺¹) ⊙ σ′(zˡ)
     loses a factor |wσ′(z)| < 1 per layer. Each remedy attacks one part of that product: ReLU

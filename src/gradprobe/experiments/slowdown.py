@@ -85,6 +85,7 @@ class Slowdown(Experiment[SlowdownConfig]):
     title = "Learning slowdown of one sigmoid neuron: quadratic vs cross-entropy"
     book_ref = "Chapter 3, “The cross-entropy cost function”"
     order = 110
+    typical_seconds = (0.7, 3)  # scheduling hint (RESULTS.md)
     Config = SlowdownConfig
     quick_note = """Quick mode is the full experiment: the book's 300 epochs of one neuron take
     a few seconds, so every comparison is the same as in a full run."""

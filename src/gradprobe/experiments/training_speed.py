@@ -104,6 +104,7 @@ class TrainingSpeed(Experiment[TrainingSpeedConfig]):
     title = "Speed of learning during training"
     book_ref = "Chapter 5, “The vanishing gradient problem”"
     order = 10 * 4
+    typical_seconds = (4, 140)  # scheduling hint (RESULTS.md)
     Config = TrainingSpeedConfig
     quick_note = """\
         Quick mode trains 5 networks per depth for 20 epochs instead of 500, on the same 1000

@@ -93,6 +93,7 @@ class WeightInit(Experiment[WeightInitConfig]):
     title = "Weight initialisation: N(0, 1) against N(0, 1/n_in)"
     book_ref = "Chapter 3, “Weight initialization” and “Using the cross-entropy to classify MNIST”"
     order = 130
+    typical_seconds = (2.5, 1180)  # scheduling hint (RESULTS.md)
     Config = WeightInitConfig
     explanation = """With weights N(0, 1) each hidden neuron of a 784-input net starts with a
     weighted input z of standard deviation ≈ 22: σ(z) is saturated, σ′(z) ≈ 0, and by BP2 the
