@@ -1,25 +1,39 @@
-"""The trainer's two engines against each other and against float64.
+"""The trainer's engines against each other and against float64.
 
 The CPU engine (`PackedStep`, NumPy/OpenBLAS, packed [wˡ | bˡ], the SGD step fused into the
-weight-gradient GEMM) and the torch engine (`compile_step`, any device) compute the same
-equations with other roundings. Here, for every configuration:
+weight-gradient GEMM), the torch engine (`compile_step`, any device) and, where numba is
+installed, the compiled engine (`gradprobe.fastepoch`, whole chunks of steps in one call)
+compute the same equations with other roundings. Here, for every configuration:
 
 * float32 against the float64 trainer (itself checked against torch.autograd to 1e-12 in
   test_train.py): each step's gradients (``state.grads``, the mean-cost gradient) within 1e-5
   relative in norm per tensor, ‖g₃₂ − g₆₄‖ ≤ 1e-5·‖g₆₄‖, and the accuracy curve of a short run on
   10 000 evaluation points equal within one point in ten thousand;
 * the same seed gives bit-identical parameters and accuracies (same machine, same engine);
-* both engines agree on float64 to 1e-12.
+* the NumPy and torch engines agree on float64 to 1e-12;
+* the compiled engine hands every epoch that needs per-step gradients (callbacks with
+  ``on_batch_end``, clipping, momentum) to the NumPy engine: those runs are the NumPy engine's,
+  bit for bit.
 """
 
 import dataclasses
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from gradprobe import Callback, Network, TrainConfig, Trainer
+from gradprobe import Callback, Network, TrainConfig, Trainer, fastepoch
 from gradprobe.activations import ACTIVATIONS
+from gradprobe.backprop import backprop
 from gradprobe.costs import PAIRS
+
+#: The engines that can run a float32 CPU network here ("numba" only with numba installed).
+ENGINES = ["numpy", "torch", *(["numba"] if fastepoch.available() else [])]
 
 SIZES = [12, 9, 7, 4]
 
@@ -129,7 +143,7 @@ def test_fused_step_float32_matches_float64(seeds):
         torch.testing.assert_close(p.double(), q, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "torch"])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("callbacks", [False, True], ids=["fused", "with-callback"])
 @pytest.mark.parametrize("seeds", [1, 3])
 def test_same_seed_bit_identical(engine, callbacks, seeds):
@@ -156,9 +170,49 @@ def test_engines_agree_in_float64(cfg, seeds):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-12)
 
 
-def test_engine_choice():
+def test_engine_choice(monkeypatch):
+    monkeypatch.delenv(fastepoch.ENGINE_ENV, raising=False)
+    best = "numba" if fastepoch.available() else "numpy"
+    assert Trainer(_net(torch.float32), BASE).engine == best
+    assert Trainer(_net(torch.float64), BASE).engine == "numpy"
+    assert Trainer(_net(torch.float16), BASE).engine == "torch"
+    # $GRADPROBE_ENGINE names the engine when it can run the network, else the usual order.
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "torch")
+    assert Trainer(_net(torch.float32), BASE).engine == "torch"
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "NumPy")
     assert Trainer(_net(torch.float32), BASE).engine == "numpy"
     assert Trainer(_net(torch.float16), BASE).engine == "torch"
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "numba")
+    assert Trainer(_net(torch.float32), BASE).engine == best
+    assert Trainer(_net(torch.float64), BASE).engine == "numpy"
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "fortran")
+    with pytest.raises(ValueError, match="GRADPROBE_ENGINE"):
+        Trainer(_net(torch.float32), BASE)
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dataclasses.replace(BASE, lmbda=0.0),
+        BASE,
+        dataclasses.replace(BASE, regularization="l1"),
+        dataclasses.replace(BASE, batch_size=7),  # a short last mini-batch
+        dataclasses.replace(BASE, batch_size=1, epochs=1),
+    ],
+    ids=["plain", "l2", "l1", "short-last-batch", "batch-1"],
+)
+@pytest.mark.parametrize("seeds", [1, 3])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_engine_matches_float64_without_callbacks(cfg, seeds, engine):
+    """Each engine's own hot path (no callback, so the NumPy engine fuses for S > 1 and the
+    compiled engine runs whole chunks) in float32 against the float64 trainer: accuracy curves
+    within one point in ten thousand, parameters to float32 rounding."""
+    n32, n64 = _pair(seeds)
+    r32 = _train(n32, cfg, engine)
+    r64 = _train(n64, cfg, "numpy")
+    assert (r32.accuracy - r64.accuracy).abs().max() <= 1e-4 + 1e-12
+    for p, q in zip(n32.parameters(), n64.parameters()):
+        torch.testing.assert_close(p.double(), q, rtol=1e-4, atol=1e-5)
 
 
 def test_openblas_threads_restored():
@@ -188,3 +242,156 @@ def test_cpu_engine_runs_one_thread_and_restores_the_callers_setting():
     assert torch.get_num_threads() == 2
     assert [lib.get() for lib in _openblas()] == blas_before
     assert seen and all(t == 1 and all(b == 1 for b in blas) for t, blas in seen)
+
+
+# -- the compiled engine ("numba") ---------------------------------------------------------
+
+
+def _compiled(net, batch=10):
+    sgd = fastepoch.CompiledSGD(net.sizes, net.n_seeds, net.act, net.cost, batch)
+    sgd.load(net.weights, net.biases)
+    return sgd
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize(("output", "cost"), PAIRS, ids=[f"{o}+{c}" for o, c in PAIRS])
+@pytest.mark.parametrize("b", [10, 7])
+def test_numba_gradients_match_float64(activation, output, cost, b):
+    """The kernels' BP1–BP4 (float32, blocked sums, fast-math reassociation) against the float64
+    engine (itself checked against autograd): ‖g₃₂ − g₆₄‖ ≤ 1e-5·‖g₆₄‖ per tensor and seed."""
+    pytest.importorskip("numba")
+    n32, n64 = _pair(3, activation=activation, output=output, cost=cost)
+    x = TRAIN[0][:b].float()
+    y1h = torch.nn.functional.one_hot(TRAIN[1][:b], SIZES[-1])
+    gw, gb = _compiled(n32).gradients(x.numpy(), y1h.float().numpy())
+    ref = backprop(n64, x.double(), y1h.double())
+    for g32, g64 in zip([*gw, *gb], [*ref.weight, *ref.bias]):
+        g64 = g64 / b
+        for s in range(3):
+            got = torch.from_numpy(g32[s]).double()
+            err = (got - g64[s]).norm() / g64[s].norm().clamp_min(1e-30)
+            assert err <= 1e-5, f"seed {s}: relative gradient error {err:.2e}"
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize(("output", "cost"), PAIRS, ids=[f"{o}+{c}" for o, c in PAIRS])
+def test_numba_short_run_matches_float64_every_activation_and_cost(activation, output, cost):
+    pytest.importorskip("numba")
+    eta = 0.05 if "linear" in (activation, output) or "relu" in activation else BASE.eta
+    cfg = dataclasses.replace(BASE, eta=eta)
+    kw = {"activation": activation, "output": output, "cost": cost}
+    n32, n64 = _pair(2, **kw)
+    r32 = _train(n32, cfg, "numba")
+    r64 = _train(n64, cfg, "numpy")
+    assert (r32.accuracy - r64.accuracy).abs().max() <= 1e-4 + 1e-12
+    for p, q in zip(n32.parameters(), n64.parameters()):
+        torch.testing.assert_close(p.double(), q, rtol=1e-4, atol=1e-5)
+
+
+class _Steps(Callback):
+    """Counts steps; with ``on_batch_end`` it also forces per-step gradients."""
+
+    def __init__(self):
+        self.n = 0
+
+    def on_batch_end(self, state):
+        self.n += 1
+
+
+@pytest.mark.parametrize(
+    ("cfg", "callback"),
+    [
+        (BASE, True),
+        (dataclasses.replace(BASE, clip_norm=0.05), False),
+        (dataclasses.replace(BASE, momentum=0.5), False),
+    ],
+    ids=["on_batch_end", "clip", "momentum"],
+)
+@pytest.mark.parametrize("seeds", [1, 3])
+def test_numba_hands_per_step_work_to_numpy_bit_for_bit(cfg, callback, seeds):
+    """What needs per-step gradients runs on the NumPy engine, exactly as if it were chosen."""
+    pytest.importorskip("numba")
+    runs = []
+    for engine in ("numba", "numpy"):
+        net = _net(torch.float32, seeds)
+        cb = [_Steps()] if callback else []
+        r = _train(net, cfg, engine, cb)
+        runs.append((r.accuracy, [p.detach().clone() for p in net.parameters()]))
+    (acc_a, pa), (acc_b, pb) = runs
+    assert torch.equal(acc_a, acc_b)
+    for p, q in zip(pa, pb):
+        assert torch.equal(p, q)
+
+
+def test_numba_differs_from_numpy_in_rounding_only():
+    """Without callbacks the compiled engine really runs (other roundings than the NumPy
+    engine, so not bit-identical to it), and counts its steps."""
+    pytest.importorskip("numba")
+    nets = [_net(torch.float32, 3) for _ in range(2)]
+    trainers = []
+    for net, engine in zip(nets, ("numba", "numpy")):
+        t = Trainer(net, BASE)
+        t.engine = engine
+        t.fit((TRAIN[0].float(), TRAIN[1]))
+        trainers.append(t)
+    assert not all(torch.equal(p, q) for p, q in zip(nets[0].parameters(), nets[1].parameters()))
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    assert trainers[0]._compiled_sgd is not None
+    assert trainers[1]._compiled_sgd is None
+
+
+def test_numba_nonfinite_parameters_are_reported():
+    """NaN and ∞ propagate through the kernels (no nnan/ninf fast-math): divergence raises."""
+    pytest.importorskip("numba")
+    from gradprobe import NonFiniteError
+
+    net = _net(torch.float32, 2)
+    t = Trainer(net, dataclasses.replace(BASE, eta=1e30, epochs=1))
+    t.engine = "numba"
+    with pytest.raises(NonFiniteError):
+        t.fit((TRAIN[0].float(), TRAIN[1]))
+
+
+def test_numba_works_without_a_writable_cache(tmp_path):
+    """No cache directory numba can write to: the kernels compile in memory and train."""
+    pytest.importorskip("numba")
+    env = dict(os.environ)
+    env["NUMBA_CACHE_LOCATOR_CLASSES"] = "UserProvidedCacheLocator"
+    env["NUMBA_CACHE_DIR"] = "/dev/null/no-cache"  # cannot be created, even by root
+    src = Path(fastepoch.__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")])
+    code = textwrap.dedent(
+        """
+        import torch
+        from gradprobe import Network, TrainConfig, Trainer, _numba_kernels
+        assert not _numba_kernels.CACHED
+        x = torch.rand(40, 12)
+        y = torch.randint(0, 4, (40,))
+        t = Trainer(Network([12, 5, 4], seeds=2, seed=1), TrainConfig(epochs=1))
+        t.engine = "numba"
+        t.fit((x, y))
+        assert t._compiled_sgd is not None
+        print("ok")
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")
+
+
+def test_compiled_layout_round_trips():
+    """`CompiledSGD.load` / `store` pack and unpack wˡ, bˡ exactly (no numba call)."""
+    pytest.importorskip("numba")
+    net = _net(torch.float32, 3)
+    sgd = _compiled(net)
+    for l, (w, b) in enumerate(zip(net.weights, net.biases)):
+        pw, pb = sgd._views(l)
+        assert np.array_equal(pw, w.detach().numpy())
+        assert np.array_equal(pb, b.detach().numpy())
+    other = Network(SIZES, seeds=3, seed=8)
+    sgd.store(other.weights, other.biases)
+    for p, q in zip(net.parameters(), other.parameters()):
+        assert torch.equal(p, q)

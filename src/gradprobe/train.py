@@ -9,20 +9,26 @@ where r(w) = (λ/n)·w for L2 and (λ/n)·sgn(w) for L1, biases unregularised. W
 network2's update w ← (1 − ηλ/n)·w − η·g. Gradients can be clipped to a maximum norm per seed
 (over all of that seed's parameters) before the update.
 
-The step is BP1–BP4 from `gradprobe.backprop` (batched matrix products over seeds, into
-buffers allocated once per epoch, no autograd), by one of two engines (``Trainer.engine``):
+The step is BP1–BP4 (no autograd), by one of three engines (``Trainer.engine``, the first
+that can run the network unless ``$GRADPROBE_ENGINE`` names another):
 
-* ``"numpy"`` (float32/float64 on the CPU, the default there): `backprop.PackedStep` on packed
-  [wˡ | bˡ] NumPy matrices through OpenBLAS; NumPy's ≈ 1 µs per operation against torch's
-  3–10 µs is what matters at mini-batch 10. δᴸ is scaled by −η/m, so the products are the
-  step itself; with several seeds and nothing that needs the gradients (no callback with
-  ``on_batch_end``, no clipping, no momentum, L2 or none) the update, with network2's decay,
-  happens inside the weight-gradient GEMM (β = 1 − ηλ/n). One thread, whatever the caller's
-  setting (see `_run_epoch`);
+* ``"numba"`` (float32 on the CPU, when numba is installed: the ``fast`` extra): whole chunks
+  of steps compiled (`gradprobe.fastepoch`), every seed inside one call, one thread; the step
+  and network2's decay happen in the weight-gradient pass. It runs an epoch when nothing needs
+  the gradients themselves (no callback with ``on_batch_end``, no clipping, no momentum);
+  otherwise that epoch runs on the NumPy engine, which hands the gradients out. The first use
+  compiles for a few seconds and caches the result on disk (see `gradprobe.fastepoch`);
+* ``"numpy"`` (float32/float64 on the CPU; the default there without numba, and for
+  float64): `backprop.PackedStep` on packed [wˡ | bˡ] NumPy matrices through OpenBLAS;
+  NumPy's ≈ 1 µs per operation against torch's 3–10 µs is what matters at mini-batch 10.
+  δᴸ is scaled by −η/m, so the products are the step itself; with several seeds and nothing
+  that needs the gradients (no callback with ``on_batch_end``, no clipping, no momentum, L2
+  or none) the update, with network2's decay, happens inside the weight-gradient GEMM
+  (β = 1 − ηλ/n). One thread, whatever the caller's setting (see `_run_epoch`);
 * ``"torch"`` (any device; the GPU path): `backprop.compile_step`, the same equations in torch.
 
-The two agree to float rounding (tests/test_train_engines.py); a run is bit-identical to a rerun
-on the same machine with the same engine. The trainer knows nothing of probes; it calls
+The engines agree to float rounding (tests/test_train_engines.py); a run is bit-identical to a
+rerun on the same machine with the same engine. The trainer knows nothing of probes; it calls
 `Callback` hooks, and a probe can be one.
 """
 
@@ -39,6 +45,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import fastepoch
 from .backprop import (
     Packed,
     PackedStep,
@@ -175,6 +182,21 @@ def _xy(data: Data, n_out: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch
     return x.to(dtype), y.long()
 
 
+def _choose_engine(net: Network) -> str:
+    """The first engine of ``$GRADPROBE_ENGINE`` (if set), "numba", "numpy", "torch" that can
+    run ``net``."""
+    w0 = net.weights[0]
+    able = {
+        "numba": fastepoch.supports(net.act, net.cost, w0.dtype, w0.device),
+        "numpy": packable(net.act, net.cost, w0.dtype, w0.device),
+        "torch": True,
+    }
+    forced = fastepoch.forced_engine()
+    if forced is not None and able[forced]:
+        return forced
+    return next(e for e in ("numba", "numpy", "torch") if able[e])
+
+
 def _shuffle_generators(net: Network) -> list[torch.Generator]:
     # Independent of the initialisation stream, derived from the same seed.
     return [
@@ -215,12 +237,16 @@ class Trainer:
         self._params = [*self._views.W, *self._views.B]
         self._grads = [torch.empty_like(t) for t in self._params]
         self._velocity = [torch.zeros_like(t) for t in self._params] if config.momentum else []
-        w0 = net.weights[0]
-        #: "numpy" (`PackedStep`, the CPU engine) or "torch" (`compile_step`, any device).
-        self.engine = "numpy" if packable(net.act, net.cost, w0.dtype, w0.device) else "torch"
-        #: Whether the CPU engine may fuse the SGD step into its GEMMs (when nothing needs the
-        #: gradients themselves); off only to measure what the fusion gains.
+        #: "numba" (`gradprobe.fastepoch`, compiled, float32 on the CPU, when numba is
+        #: installed), "numpy" (`PackedStep`, the CPU engine) or "torch" (`compile_step`, any
+        #: device): the first that can run the network, or the one ``$GRADPROBE_ENGINE`` names
+        #: if it can. Set it to choose another (tests and benchmarks do).
+        self.engine = _choose_engine(net)
+        #: Whether the CPU engines may fuse the SGD step into their products (when nothing
+        #: needs the gradients themselves); off only to measure what the fusion gains. The
+        #: compiled engine always fuses: with this off, "numba" runs as "numpy".
         self.fuse = True
+        self._compiled_sgd: fastepoch.CompiledSGD | None = None
 
     # -- callbacks ---------------------------------------------------------------------------
     def _hooks(self, name: str) -> list[Callable[[TrainState], None]]:
@@ -231,10 +257,28 @@ class Trainer:
         ]
 
     # -- the step ----------------------------------------------------------------------------
+    def _compiled(self) -> bool:
+        """Whether this epoch runs on the compiled engine: chosen, able to run the network,
+        and nothing needs a per-step gradient (the contract of the NumPy engine's fused step:
+        no ``on_batch_end`` callback, no clipping, no momentum; ``fuse`` on)."""
+        net, cfg = self.net, self.config
+        w0 = net.weights[0]
+        return (
+            self.engine == "numba"
+            and self.fuse
+            and fastepoch.supports(net.act, net.cost, w0.dtype, w0.device)
+            and not self._hooks("on_batch_end")
+            and cfg.clip_norm is None
+            and not cfg.momentum
+        )
+
     def _run_epoch(
         self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
     ) -> None:
-        if self.engine == "numpy":
+        if self._compiled():
+            self._run_epoch_compiled(x, y1h, state, tick)
+            return
+        if self.engine in ("numpy", "numba"):
             # Overflow shows up as NaN/inf parameters, which `_check_finite` reports.
             # One thread for BLAS and torch, whatever the caller's setting: per seed these
             # products are 10 columns wide, a second thread gains ≤ 1.3× on a quiet machine
@@ -310,6 +354,35 @@ class Trainer:
         finally:
             if single:
                 torch.set_num_threads(threads)
+
+    def _run_epoch_compiled(
+        self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
+    ) -> None:
+        """One epoch on the compiled engine (`fastepoch.CompiledSGD`): the same shuffle,
+        mini-batches and update as the other engines, in chunks of steps (one call per tick of
+        the progress bar), every seed inside each call."""
+        net, cfg = self.net, self.config
+        S, n, m = net.n_seeds, x.shape[0], cfg.batch_size
+        if self._compiled_sgd is None:
+            self._compiled_sgd = fastepoch.CompiledSGD(net.sizes, S, net.act, net.cost, m)
+        sgd = self._compiled_sgd
+        W, B = self._views.W, self._views.B
+        sgd.load(W, B)
+        perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).numpy()
+        xs = np.ascontiguousarray(x.detach().numpy())
+        ys = np.ascontiguousarray(y1h.numpy())
+        c = cfg.eta * cfg.lmbda / state.n
+        steps = math.ceil(n / m)
+        tick_every = max(1, steps // 100)
+        try:
+            for t0 in range(0, steps, tick_every):
+                t1 = min(t0 + tick_every, steps)
+                sgd.run(xs, ys, perms, t0, t1, eta=cfg.eta, c=c, l1=cfg.regularization == "l1")
+                state.step += t1 - t0
+                if t1 - t0 == tick_every:
+                    tick(tick_every)
+        finally:
+            sgd.store(W, B)
 
     def _run_epoch_packed(
         self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]

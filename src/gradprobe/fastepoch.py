@@ -1,0 +1,211 @@
+"""The trainer's optional compiled engine ("numba"): whole chunks of SGD steps in one call.
+
+With numba installed (the ``fast`` extra: ``pip install gradprobe[fast]``), `Trainer` runs an
+epoch's mini-batches in compiled loops (`gradprobe._numba_kernels`): the same shuffle, the same
+mini-batches, forward pass, BP1–BP4 and network2's update w ← (1 − ηλ/n)·w − (η/m)·Σₓ ∂Cₓ/∂w
+(or L1's w − (ηλ/n)·sgn(w) − …), seed after seed, on one thread, with no Python between the
+steps. At mini-batch 10 the NumPy engine spends most of a step dispatching a few dozen small
+operations; here a step is register-blocked loops over 5 examples × 2 neurons, and the
+weight update happens in the same pass as BP4 (float32 only).
+
+The first use compiles the kernels (about 5–10 s on the 2-core benchmark machine) and stores
+them in numba's cache (``__pycache__`` beside the module, or ``NUMBA_CACHE_DIR``); later
+processes load them in well under a second. Where the cache cannot be written numba compiles
+in memory and warns once: the engine still works, each new process compiling again.
+
+Rounding: the products sum in another order than the NumPy engine (blocked, with LLVM's
+reassociation and fused multiply-adds allowed, ``fastmath={'reassoc', 'contract', 'nsz',
+'arcp'}``, never ``nnan``/``ninf``), so results differ from it at float32 rounding; they match
+the float64 trainer within tests/test_train_engines.py's tolerances (gradients 1e-5 relative,
+accuracy curves within one image in ten thousand), and a rerun is bit-identical.
+
+What it does not do — the trainer then runs the epoch on the NumPy engine, as that engine
+does when it cannot fuse its step: callbacks with ``on_batch_end`` (they need the gradients),
+clipping, momentum, float64, devices other than the CPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import itertools
+import os
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .activations import Activation
+from .costs import Cost
+
+#: Hidden activations and output activations the kernels implement (codes in _numba_kernels).
+_ACT_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky-relu": 3, "linear": 4}
+_OUT_CODES = {"sigmoid": 0, "softmax": 1, "linear": 2}
+
+#: Environment variable that forces an engine: "numba", "numpy" or "torch" (tests, benchmarks).
+ENGINE_ENV = "GRADPROBE_ENGINE"
+ENGINES = ("numba", "numpy", "torch")
+
+
+@functools.cache
+def available() -> bool:
+    """Whether numba can be imported (checked without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def supports(act: Activation, cost: Cost, dtype: torch.dtype, device: torch.device) -> bool:
+    """Whether the compiled engine can run this network at all (float32 on the CPU, an
+    activation and an output it implements) — independently of the SGD settings."""
+    return (
+        available()
+        and device.type == "cpu"
+        and dtype == torch.float32
+        and act.name in _ACT_CODES
+        and cost.output in _OUT_CODES
+    )
+
+
+def forced_engine() -> str | None:
+    """The engine named by ``$GRADPROBE_ENGINE`` (``None`` when unset or empty); ValueError
+    for any other name."""
+    name = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if not name:
+        return None
+    if name not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV}={name!r}: choose one of {', '.join(ENGINES)}")
+    return name
+
+
+@functools.cache
+def _kernels() -> Any:
+    """The compiled module (imported once; compiling happens on the first call)."""
+    with warnings.catch_warnings():
+        # An unwritable cache directory: numba warns and compiles in memory.
+        warnings.filterwarnings("ignore", message=".*cannot cache.*")
+        warnings.filterwarnings("ignore", category=UserWarning, module="numba")
+        from . import _numba_kernels
+
+    return _numba_kernels
+
+
+class CompiledSGD:
+    """The parameters of S seeds packed for `_numba_kernels.run_steps`, and the call.
+
+    ``P`` [S, T] float32: per seed, w¹ [n_1, n_0], b¹ [n_1], w² … (row-major, flat).
+    `load` / `store` copy from / to the network's tensors wˡ [S, n_l, n_{l−1}], bˡ [S, n_l].
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        seeds: int,
+        act: Activation,
+        cost: Cost,
+        batch: int,
+    ):
+        self.sizes = np.asarray(sizes, dtype=np.int64)
+        woff, boff, o = [], [], 0
+        for i, k in itertools.pairwise(sizes):
+            woff.append(o)
+            o += i * k
+            boff.append(o)
+            o += k
+        self.woff = np.asarray(woff, dtype=np.int64)
+        self.boff = np.asarray(boff, dtype=np.int64)
+        self.P = np.zeros((seeds, o), dtype=np.float32)
+        self.act, self.out = _ACT_CODES[act.name], _OUT_CODES[cost.output]
+        self.sigquad = cost.name == "quadratic" and cost.output == "sigmoid"
+        self.batch = batch
+        k = _kernels()
+        padded = -(-batch // k.BLK) * k.BLK
+        self.A = np.zeros(padded * sum(sizes[1:]), dtype=np.float32)
+        self.D = np.zeros_like(self.A)
+
+    def _views(self, l: int) -> tuple[np.ndarray, np.ndarray]:
+        i, k = int(self.sizes[l]), int(self.sizes[l + 1])
+        w = self.P[:, self.woff[l] : self.woff[l] + i * k].reshape(-1, k, i)
+        b = self.P[:, self.boff[l] : self.boff[l] + k]
+        return w, b
+
+    def load(self, W: Sequence[torch.Tensor], B: Sequence[torch.Tensor]) -> None:
+        for l, (w, b) in enumerate(zip(W, B)):
+            pw, pb = self._views(l)
+            pw[...] = w.detach().numpy()
+            pb[...] = b.detach().numpy()
+
+    def store(self, W: Sequence[torch.Tensor], B: Sequence[torch.Tensor]) -> None:
+        with torch.no_grad():
+            for l, (w, b) in enumerate(zip(W, B)):
+                pw, pb = self._views(l)
+                w.copy_(torch.from_numpy(pw))
+                b.copy_(torch.from_numpy(pb))
+
+    def run(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        perm: np.ndarray,
+        step0: int,
+        step1: int,
+        *,
+        eta: float,
+        c: float,
+        l1: bool,
+    ) -> None:
+        """Steps step0 … step1−1 of the epoch for every seed. x [n, n_0], y [n, n_L] float32
+        C-contiguous; perm [S, n] int64, each seed's shuffle; c = ηλ/n (0: no regularisation)."""
+        k = _kernels()
+        reg = k.REG_L1 if l1 else k.REG_L2
+        cc = np.float32(c) if l1 else np.float32(1.0 - c)
+        k.run_steps(
+            self.P,
+            self.sizes,
+            self.woff,
+            self.boff,
+            x,
+            y,
+            perm,
+            step0,
+            step1,
+            self.batch,
+            float(eta),
+            reg,
+            cc,
+            self.act,
+            self.out,
+            self.sigquad,
+            self.A,
+            self.D,
+        )
+
+    def gradients(self, x: np.ndarray, y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The gradient of the mean cost over the b examples x [b, n_0], y [b, n_L] (float32),
+        for every seed, by the kernels' own BP1–BP4: ([∂C/∂wˡ [S, n_l, n_{l−1}]],
+        [∂C/∂bˡ [S, n_l]]). For tests; training never materialises it."""
+        k = _kernels()
+        b = x.shape[0]
+        padded = -(-b // k.BLK) * k.BLK
+        A = np.zeros(padded * int(self.sizes[1:].sum()), dtype=np.float32)
+        G = np.zeros_like(self.P)
+        k.batch_gradients(
+            self.P,
+            self.sizes,
+            self.woff,
+            self.boff,
+            np.ascontiguousarray(x, dtype=np.float32),
+            np.ascontiguousarray(y, dtype=np.float32),
+            self.act,
+            self.out,
+            self.sigquad,
+            A,
+            np.zeros_like(A),
+            G,
+        )
+        gw, gb = [], []
+        for l in range(len(self.woff)):
+            i, o = int(self.sizes[l]), int(self.sizes[l + 1])
+            gw.append(G[:, self.woff[l] : self.woff[l] + i * o].reshape(-1, o, i).copy())
+            gb.append(G[:, self.boff[l] : self.boff[l] + o].copy())
+        return gw, gb
