@@ -70,8 +70,9 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
         "--engine",
         default="auto",
         choices=("auto", "numba", "numpy", "torch"),
-        help="trainer engine: auto (the trainer's choice: numba when installed, else NumPy on "
-        "the CPU; $GRADPROBE_ENGINE overrides), numba, numpy, or torch (the any-device path)",
+        help="trainer engine: auto (numba when installed, else numpy; named explicitly, as the "
+        "trainer itself leaves runs this small to NumPy), numba, numpy, or torch (the "
+        "any-device path)",
     )
     p.add_argument(
         "--also",
@@ -113,6 +114,7 @@ from torch import nn  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import network2_reference as ref  # noqa: E402
 
+from gradprobe import fastepoch  # noqa: E402
 from gradprobe.data import load_data  # noqa: E402
 from gradprobe.nets import Network, resolve_device  # noqa: E402
 from gradprobe.train import Callback, TrainConfig, Trainer, TrainState  # noqa: E402
@@ -256,6 +258,8 @@ def main(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     DEVICE = str(resolve_device(args.device))
     ENGINE = args.engine
+    if ENGINE == "auto":
+        ENGINE = "numba" if fastepoch.available() and DEVICE == "cpu" else "numpy"
     also = [e for e in (v.strip() for v in args.also.split(",")) if e and e != ENGINE]
     nets = [[int(v) for v in s.split(",")] for s in args.nets.split(";")]
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -17,6 +17,7 @@ compute the same equations with other roundings. Here, for every configuration:
 """
 
 import dataclasses
+import importlib
 import os
 import subprocess
 import sys
@@ -321,6 +322,42 @@ def test_numba_hands_per_step_work_to_numpy_bit_for_bit(cfg, callback, seeds):
     assert torch.equal(acc_a, acc_b)
     for p, q in zip(pa, pb):
         assert torch.equal(p, q)
+
+
+def test_numba_chosen_automatically_only_for_fits_worth_loading_it(monkeypatch):
+    """An automatic "numba" leaves small fits to NumPy (bit for bit); named, it always runs;
+    above `NUMBA_MIN_SEED_STEPS` it runs when chosen automatically too."""
+    pytest.importorskip("numba")
+    train_module = importlib.import_module("gradprobe.train")  # (gradprobe.train is a function)
+
+    monkeypatch.delenv(fastepoch.ENGINE_ENV, raising=False)
+    x, y = TRAIN[0].float(), TRAIN[1]
+
+    def fit(explicit):
+        net = _net(torch.float32, 2)
+        t = Trainer(net, BASE)
+        assert t.engine == "numba"
+        if explicit:
+            t.engine = "numba"
+        t.fit((x, y))
+        return t, [p.detach().clone() for p in net.parameters()]
+
+    small, p_small = fit(False)
+    named, p_named = fit(True)
+    assert small._compiled_sgd is None and named._compiled_sgd is not None
+    numpy_net = _net(torch.float32, 2)
+    _train(numpy_net, BASE, "numpy")
+    assert all(torch.equal(p, q) for p, q in zip(p_small, numpy_net.parameters()))
+    # 2 epochs × 20 steps × 2 seeds = 80 seed-steps: over a threshold of 80 it is used.
+    monkeypatch.setattr(train_module, "NUMBA_MIN_SEED_STEPS", 80)
+    big, p_big = fit(False)
+    assert big._compiled_sgd is not None
+    assert all(torch.equal(p, q) for p, q in zip(p_big, p_named))
+    # $GRADPROBE_ENGINE=numba names it: it runs however small the fit.
+    monkeypatch.setattr(train_module, "NUMBA_MIN_SEED_STEPS", 10**9)
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "numba")
+    forced, _ = fit(False)
+    assert forced._compiled_sgd is not None
 
 
 def test_numba_differs_from_numpy_in_rounding_only():

@@ -17,7 +17,8 @@ that can run the network unless ``$GRADPROBE_ENGINE`` names another):
   and network2's decay happen in the weight-gradient pass. It runs an epoch when nothing needs
   the gradients themselves (no callback with ``on_batch_end``, no clipping, no momentum);
   otherwise that epoch runs on the NumPy engine, which hands the gradients out. The first use
-  compiles for a few seconds and caches the result on disk (see `gradprobe.fastepoch`);
+  compiles for a few seconds and caches the result on disk (see `gradprobe.fastepoch`); fits
+  too small to repay loading it run on NumPy unless it was named (`Trainer.engine`);
 * ``"numpy"`` (float32/float64 on the CPU; the default there without numba, and for
   float64): `backprop.PackedStep` on packed [wˡ | bˡ] NumPy matrices through OpenBLAS;
   NumPy's ≈ 1 µs per operation against torch's 3–10 µs is what matters at mini-batch 10.
@@ -65,6 +66,11 @@ from .checkpoints import (
 )
 from .errors import ConfigError, DataError, NonFiniteError
 from .nets import Network
+
+#: Below this many steps × seeds in a fit, an automatically chosen "numba" engine runs the fit
+#: on NumPy (loading numba and the cached kernels, ≈ 0.7 s per process, would cost more than
+#: the ≈ 10–25 µs it saves per seed-step).
+NUMBA_MIN_SEED_STEPS = 50_000
 
 # Bytes of per-seed shuffled rows gathered at once: small enough that the rows are still in
 # cache when the steps read them, and memory stays bounded for many seeds.
@@ -237,16 +243,31 @@ class Trainer:
         self._params = [*self._views.W, *self._views.B]
         self._grads = [torch.empty_like(t) for t in self._params]
         self._velocity = [torch.zeros_like(t) for t in self._params] if config.momentum else []
-        #: "numba" (`gradprobe.fastepoch`, compiled, float32 on the CPU, when numba is
-        #: installed), "numpy" (`PackedStep`, the CPU engine) or "torch" (`compile_step`, any
-        #: device): the first that can run the network, or the one ``$GRADPROBE_ENGINE`` names
-        #: if it can. Set it to choose another (tests and benchmarks do).
-        self.engine = _choose_engine(net)
+        self._engine = _choose_engine(net)
+        self._engine_explicit = fastepoch.forced_engine() is not None
+        self._seed_steps = 0  # of the current fit: epochs × ⌈n/m⌉ × S
         #: Whether the CPU engines may fuse the SGD step into their products (when nothing
         #: needs the gradients themselves); off only to measure what the fusion gains. The
         #: compiled engine always fuses: with this off, "numba" runs as "numpy".
         self.fuse = True
         self._compiled_sgd: fastepoch.CompiledSGD | None = None
+
+    @property
+    def engine(self) -> str:
+        """ "numba" (`gradprobe.fastepoch`, compiled, float32 on the CPU, when numba is
+        installed), "numpy" (`PackedStep`, the CPU engine) or "torch" (`compile_step`, any
+        device): the first that can run the network, or the one ``$GRADPROBE_ENGINE`` names
+        if it can. Set it to choose another (tests and benchmarks do).
+
+        Chosen automatically, "numba" leaves fits of fewer than `NUMBA_MIN_SEED_STEPS` steps
+        (epochs × ⌈n/m⌉ × seeds) to the NumPy engine: loading the compiled kernels costs a
+        process ≈ 0.7 s (≈ 5 s the first time, compiling), more than such a fit gains. Named
+        (here or by ``$GRADPROBE_ENGINE``), it always runs."""
+        return self._engine
+
+    @engine.setter
+    def engine(self, name: str) -> None:
+        self._engine, self._engine_explicit = name, True
 
     # -- callbacks ---------------------------------------------------------------------------
     def _hooks(self, name: str) -> list[Callable[[TrainState], None]]:
@@ -265,6 +286,7 @@ class Trainer:
         w0 = net.weights[0]
         return (
             self.engine == "numba"
+            and (self._engine_explicit or self._seed_steps >= NUMBA_MIN_SEED_STEPS)
             and self.fuse
             and fastepoch.supports(net.act, net.cost, w0.dtype, w0.device)
             and not self._hooks("on_batch_end")
@@ -567,6 +589,7 @@ class Trainer:
         for hook in self._hooks("on_train_begin"):
             hook(state)
         steps = math.ceil(x.shape[0] / self.config.batch_size)
+        self._seed_steps = self.config.epochs * steps * net.n_seeds
         with _progress(self.progress, self.config.epochs, steps, state.epoch) as tick:
             while state.epoch < self.config.epochs and not state.stop:
                 for hook in self._hooks("on_epoch_begin"):
