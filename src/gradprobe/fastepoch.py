@@ -56,7 +56,10 @@ ENGINES = ("numba", "numpy", "torch")
 @functools.cache
 def available() -> bool:
     """Whether numba can be imported (checked without importing it)."""
-    return importlib.util.find_spec("numba") is not None
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):  # e.g. sys.modules["numba"] = None, to hide it
+        return False
 
 
 def supports(act: Activation, cost: Cost, dtype: torch.dtype, device: torch.device) -> bool:
