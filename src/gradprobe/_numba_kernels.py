@@ -226,39 +226,37 @@ def _backprop_error(W, D, Dprev, Aprev, n_rows, act):  # pragma: no cover - comp
 def _update(W, b, D, src, n_rows, reg, c):  # pragma: no cover - compiled
     """wˡ ← base(wˡ) + Σₑ D[e]ᵀ·src[e], bˡ ← bˡ + Σₑ D[e] over e < n_rows (BP3/BP4 with the
     step folded in: D holds −(η/m)·δ). base(w) = c·w for L2 (c = 1 − ηλ/n; 1 without
-    regularisation) and w − c·sgn(w) for L1 (c = ηλ/n). The examples are added in order, ten
-    (then five) per pass over a row of wˡ; L2's decay happens in the first pass."""
+    regularisation) and w − c·sgn(w) for L1 (c = ηλ/n). The examples are added in order,
+    BLK per pass over two rows of wˡ at once (each loaded src[e, k] serves both); L2's decay
+    happens in the first pass."""
     no, ni = W.shape
     one, zero = np.float32(1.0), np.float32(0.0)
-    for j in range(no):
-        w = W[j]
-        scale = c if reg == REG_L2 else one
-        if reg == REG_L1 and c != zero:
+    if reg == REG_L1 and c != zero:
+        for j in range(no):
+            w = W[j]
             for k in range(ni):
                 v = w[k]
-                s = one if v > 0 else (-one if v < 0 else v * zero)
-                w[k] = v - c * s
-        e0 = 0
-        while e0 + 2 * BLK <= n_rows:  # ten examples per pass over the row
-            x0, x1, x2, x3, x4 = src[e0], src[e0 + 1], src[e0 + 2], src[e0 + 3], src[e0 + 4]
-            x5, x6, x7, x8, x9 = src[e0 + 5], src[e0 + 6], src[e0 + 7], src[e0 + 8], src[e0 + 9]
-            d0, d1, d2, d3, d4 = D[e0, j], D[e0 + 1, j], D[e0 + 2, j], D[e0 + 3, j], D[e0 + 4, j]
-            d5, d6, d7 = D[e0 + 5, j], D[e0 + 6, j], D[e0 + 7, j]
-            d8, d9 = D[e0 + 8, j], D[e0 + 9, j]
-            for k in range(ni):
-                v = (((w[k] * scale + d0 * x0[k]) + d1 * x1[k]) + d2 * x2[k]) + d3 * x3[k]
-                v = (((v + d4 * x4[k]) + d5 * x5[k]) + d6 * x6[k]) + d7 * x7[k]
-                w[k] = (v + d8 * x8[k]) + d9 * x9[k]
-            b[j] = (((((((((b[j] + d0) + d1) + d2) + d3) + d4) + d5) + d6) + d7) + d8) + d9
-            scale = one
-            e0 += 2 * BLK
-        if e0 < n_rows:  # five more (n_rows is a multiple of BLK)
+                w[k] = v - c * (one if v > 0 else (-one if v < 0 else v * zero))
+    # An odd last row pairs with a scratch row, whose result is dropped.
+    spare = np.zeros(ni, dtype=np.float32) if no % 2 else W[0]
+    for j in range(0, no, 2):
+        j1 = min(j + 1, no - 1)
+        w0 = W[j]
+        w1 = W[j1] if j1 > j else spare
+        scale = c if reg == REG_L2 else one
+        for e0 in range(0, n_rows, BLK):
             x0, x1, x2, x3, x4 = src[e0], src[e0 + 1], src[e0 + 2], src[e0 + 3], src[e0 + 4]
             d0, d1, d2, d3, d4 = D[e0, j], D[e0 + 1, j], D[e0 + 2, j], D[e0 + 3, j], D[e0 + 4, j]
+            f0, f1, f2 = D[e0, j1], D[e0 + 1, j1], D[e0 + 2, j1]
+            f3, f4 = D[e0 + 3, j1], D[e0 + 4, j1]
             for k in range(ni):
-                v = (((w[k] * scale + d0 * x0[k]) + d1 * x1[k]) + d2 * x2[k]) + d3 * x3[k]
-                w[k] = v + d4 * x4[k]
+                u0, u1, u2, u3, u4 = x0[k], x1[k], x2[k], x3[k], x4[k]
+                w0[k] = ((((w0[k] * scale + d0 * u0) + d1 * u1) + d2 * u2) + d3 * u3) + d4 * u4
+                w1[k] = ((((w1[k] * scale + f0 * u0) + f1 * u1) + f2 * u2) + f3 * u3) + f4 * u4
             b[j] = ((((b[j] + d0) + d1) + d2) + d3) + d4
+            if j1 > j:
+                b[j1] = ((((b[j1] + f0) + f1) + f2) + f3) + f4
+            scale = one
 
 
 @_jit
