@@ -202,21 +202,43 @@ def _prime(a, act):  # pragma: no cover - compiled
 
 @_jit
 def _backprop_error(W, D, Dprev, Aprev, n_rows, act):  # pragma: no cover - compiled
-    """BP2: Dprev[e, k] = (Σⱼ D[e, j]·W[j, k])·σ′ from Aprev[e, k], for e < n_rows.
+    """BP2: Dprev[e, k] = (Σⱼ D[e, j]·W[j, k])·σ′ from Aprev[e, k], for e < n_rows (a multiple
+    of BLK), the sum over j in order.
 
-    W [no, ni] (before its update), D [≥ n_rows, no], Dprev and Aprev [≥ n_rows, ni]."""
+    W [no, ni] (before its update), D [≥ n_rows, no], Dprev and Aprev [≥ n_rows, ni]. Two rows
+    of W × BLK examples per pass (an odd last row pairs with coefficients 0)."""
     no, ni = W.shape
+    zero = np.float32(0.0)
     for e in range(n_rows):
-        dp = Dprev[e]
-        d = D[e]
         for k in range(ni):
-            dp[k] = np.float32(0.0)
-        for j in range(no):
-            dj = d[j]
-            w = W[j]
+            Dprev[e, k] = zero
+    for j in range(0, no, 2):
+        j1 = min(j + 1, no - 1)
+        w0 = W[j]
+        w1 = W[j1]
+        for e0 in range(0, n_rows, BLK):
+            p0, p1, p2, p3, p4 = (
+                Dprev[e0],
+                Dprev[e0 + 1],
+                Dprev[e0 + 2],
+                Dprev[e0 + 3],
+                Dprev[e0 + 4],
+            )
+            d0, d1, d2, d3, d4 = D[e0, j], D[e0 + 1, j], D[e0 + 2, j], D[e0 + 3, j], D[e0 + 4, j]
+            f0 = f1 = f2 = f3 = f4 = zero
+            if j1 > j:
+                f0, f1, f2 = D[e0, j1], D[e0 + 1, j1], D[e0 + 2, j1]
+                f3, f4 = D[e0 + 3, j1], D[e0 + 4, j1]
             for k in range(ni):
-                dp[k] += dj * w[k]
-        if act != LINEAR:
+                u, v = w0[k], w1[k]
+                p0[k] = (p0[k] + d0 * u) + f0 * v
+                p1[k] = (p1[k] + d1 * u) + f1 * v
+                p2[k] = (p2[k] + d2 * u) + f2 * v
+                p3[k] = (p3[k] + d3 * u) + f3 * v
+                p4[k] = (p4[k] + d4 * u) + f4 * v
+    if act != LINEAR:
+        for e in range(n_rows):
+            dp = Dprev[e]
             ap = Aprev[e]
             for k in range(ni):
                 dp[k] *= _prime(ap[k], act)
