@@ -432,3 +432,24 @@ def test_compiled_layout_round_trips():
     sgd.store(other.weights, other.biases)
     for p, q in zip(net.parameters(), other.parameters()):
         assert torch.equal(p, q)
+
+
+def test_numba_byte_inputs_give_the_same_bits():
+    """Inputs that are multiples of 1/256 (MNIST as loaded) go to the kernels as bytes: the
+    same steps, bit for bit, as from float32; other inputs stay float32."""
+    pytest.importorskip("numba")
+    g = torch.Generator().manual_seed(5)
+    x = (torch.randint(0, 256, (60, SIZES[0]), generator=g).float() / 256).numpy()
+    codes = fastepoch.input_bytes(x)
+    assert codes is not None and codes.dtype == np.uint8
+    assert np.array_equal(codes.astype(np.float32) / 256, x)
+    assert fastepoch.input_bytes(x + np.float32(1e-3)) is None
+    assert fastepoch.input_bytes(np.full_like(x, 1.0)) is None  # 256/256: not a byte
+    y = torch.nn.functional.one_hot(torch.randint(0, SIZES[-1], (60,), generator=g)).float()
+    perm = np.stack([np.random.default_rng(s).permutation(60) for s in range(3)])
+    results = []
+    for inputs in (x, codes):
+        sgd = _compiled(_net(torch.float32, 3), batch=7)
+        sgd.run(inputs, y.numpy(), perm, 0, 9, eta=0.5, c=1e-3, l1=False)
+        results.append(sgd.P.copy())
+    assert np.array_equal(results[0], results[1])

@@ -341,14 +341,15 @@ def _step(Ps, Ts, sizes, woff, boff, xb, Y, yrows, mb, scale, reg, c, act, out, 
 
 
 @_jit
-def _gather(X, order, lo, mb, xb):
-    """xb[e] = X[order[lo + e]] for e < mb; the padding rows after them zero."""
+def _gather(X, xscale, order, lo, mb, xb):
+    """xb[e] = xscale·X[order[lo + e]] for e < mb; the padding rows after them zero. X is
+    float32 (xscale 1) or the uint8 codes of `to_bytes` (xscale 2⁻⁸: exact in float32)."""
     ni = xb.shape[1]
     for e in range(mb):
         row = X[order[lo + e]]
         out = xb[e]
         for k in range(ni):
-            out[k] = row[k]
+            out[k] = np.float32(row[k]) * xscale
     for e in range(mb, xb.shape[0]):
         xb[e, :] = np.float32(0.0)
 
@@ -361,12 +362,13 @@ def _padded(m):
 
 @_jit
 def run_steps(
-    P, sizes, woff, boff, X, Y, perm, step0, step1, m, eta, reg, c, act, out, sigquad, A, D
+    P, sizes, woff, boff, X, xscale, Y, perm, step0, step1, m, eta, reg, c, act, out, sigquad, A, D
 ):  # pragma: no cover - compiled
     """SGD steps step0 … step1−1 of the epoch for every seed s (seed by seed).
 
     P [S, T] parameters (see the module doc), sizes [L+1], woff/boff [L] offsets into P[s];
-    X [n, n_0], Y [n, n_L]; perm [S, n] each seed's shuffle (row indices into X); step t uses
+    X [n, n_0] float32 (xscale 1) or its `to_bytes` codes (xscale 2⁻⁸), Y [n, n_L]; perm [S, n]
+    each seed's shuffle (row indices into X); step t uses
     rows perm[s, t·m : min((t+1)·m, n)], δᴸ scaled by −η/m_t (m_t that batch's size). reg, c:
     the regulariser (see `_update`). act: hidden activation code, out: output code, sigquad:
     BP1 keeps σ′(zᴸ) (sigmoid outputs with the quadratic cost). A, D: work buffers
@@ -379,7 +381,7 @@ def run_steps(
         for t in range(step0, step1):
             lo = t * m
             mb = min(lo + m, n) - lo
-            _gather(X, order, lo, mb, xb)
+            _gather(X, xscale, order, lo, mb, xb)
             scale = np.float32(-eta / mb)
             _step(
                 Ps,
@@ -412,7 +414,7 @@ def batch_gradients(P, sizes, woff, boff, X, Y, act, out, sigquad, A, D, G):
     xb = np.zeros((_padded(b), X.shape[1]), dtype=np.float32)
     order = np.arange(b)
     for s in range(S):
-        _gather(X, order, 0, b, xb)
+        _gather(X, np.float32(1.0), order, 0, b, xb)
         G[s, :] = np.float32(0.0)
         _step(
             P[s],
@@ -433,3 +435,18 @@ def batch_gradients(P, sizes, woff, boff, X, Y, act, out, sigquad, A, D, G):
             A,
             D,
         )
+
+
+@_jit
+def to_bytes(X):  # pragma: no cover - compiled
+    """(codes uint8 [n, d], True) with X = codes·2⁻⁸ exactly, when every x·256 is an integer in
+    0 … 255 (MNIST as gradprobe loads it: pixel/256); else (empty, False). One pass."""
+    n, d = X.shape
+    codes = np.empty((n, d), dtype=np.uint8)
+    for i in range(n):
+        for k in range(d):
+            y = X[i, k] * np.float32(256.0)
+            if not (y >= 0 and y <= 255 and y == np.floor(y)):
+                return np.empty((0, 0), dtype=np.uint8), False
+            codes[i, k] = np.uint8(y)
+    return codes, True

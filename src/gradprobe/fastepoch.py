@@ -93,6 +93,15 @@ def _kernels() -> Any:
     return _numba_kernels
 
 
+def input_bytes(x: np.ndarray) -> np.ndarray | None:
+    """x [n, n_0] float32 as uint8 codes k with x = k/256 exactly (MNIST as gradprobe loads it),
+    or None when some x is not such a value. One compiled pass (≈ 5 ms for 10 000 MNIST
+    images); the steps then read a quarter of the bytes (the batch's rows come from memory,
+    at ≈ 8 GB/s on the benchmark machine ≈ 4 µs of a 18 µs step of 784-30-10)."""
+    codes, ok = _kernels().to_bytes(np.ascontiguousarray(x, dtype=np.float32))
+    return codes if ok else None
+
+
 class CompiledSGD:
     """The parameters of S seeds packed for `_numba_kernels.run_steps`, and the call.
 
@@ -157,8 +166,9 @@ class CompiledSGD:
         c: float,
         l1: bool,
     ) -> None:
-        """Steps step0 … step1−1 of the epoch for every seed. x [n, n_0], y [n, n_L] float32
-        C-contiguous; perm [S, n] int64, each seed's shuffle; c = ηλ/n (0: no regularisation)."""
+        """Steps step0 … step1−1 of the epoch for every seed. x [n, n_0] float32 or its
+        `input_bytes`, y [n, n_L] float32, C-contiguous; perm [S, n] int64, each seed's
+        shuffle; c = ηλ/n (0: no regularisation)."""
         k = _kernels()
         reg = k.REG_L1 if l1 else k.REG_L2
         cc = np.float32(c) if l1 else np.float32(1.0 - c)
@@ -168,6 +178,7 @@ class CompiledSGD:
             self.woff,
             self.boff,
             x,
+            np.float32(1.0 / 256 if x.dtype == np.uint8 else 1.0),
             y,
             perm,
             step0,

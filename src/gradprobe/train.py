@@ -251,6 +251,7 @@ class Trainer:
         #: compiled engine always fuses: with this off, "numba" runs as "numpy".
         self.fuse = True
         self._compiled_sgd: fastepoch.CompiledSGD | None = None
+        self._inputs: tuple[torch.Tensor, int, np.ndarray] | None = None
 
     @property
     def engine(self) -> str:
@@ -391,7 +392,7 @@ class Trainer:
         W, B = self._views.W, self._views.B
         sgd.load(W, B)
         perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).numpy()
-        xs = np.ascontiguousarray(x.detach().numpy())
+        xs = self._compiled_inputs(x)
         ys = np.ascontiguousarray(y1h.numpy())
         c = cfg.eta * cfg.lmbda / state.n
         steps = math.ceil(n / m)
@@ -405,6 +406,22 @@ class Trainer:
                     tick(tick_every)
         finally:
             sgd.store(W, B)
+
+    def _compiled_inputs(self, x: torch.Tensor) -> np.ndarray:
+        """x for the compiled engine: as bytes (`fastepoch.input_bytes`, a quarter of the
+        memory traffic) when every input is a multiple of 1/256 and the fit reads the data at
+        least twice (seeds × epochs ≥ 2: the one conversion pass costs about one such read),
+        else float32. Made once per fit (kept while x is the same, unchanged tensor)."""
+        cached = self._inputs
+        if cached is not None and cached[0] is x and cached[1] == x._version:
+            return cached[2]
+        xs = np.ascontiguousarray(x.detach().numpy())
+        if self.net.n_seeds * self.config.epochs >= 2:
+            codes = fastepoch.input_bytes(xs)
+            if codes is not None:
+                xs = codes
+        self._inputs = (x, x._version, xs)
+        return xs
 
     def _run_epoch_packed(
         self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
