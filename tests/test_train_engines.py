@@ -434,6 +434,24 @@ def test_compiled_layout_round_trips():
         assert torch.equal(p, q)
 
 
+def test_numba_padding_columns_stay_zero():
+    """Inside the kernels every layer's input is padded to `fastepoch.PAD` columns; the
+    padding weights start at zero and training keeps them there (L2 and L1)."""
+    pytest.importorskip("numba")
+    x = TRAIN[0].float().numpy()
+    y = torch.nn.functional.one_hot(TRAIN[1], SIZES[-1]).float().numpy()
+    perm = np.stack([np.random.default_rng(s).permutation(len(x)) for s in range(3)])
+    for l1 in (False, True):
+        sgd = _compiled(_net(torch.float32, 3))
+        assert list(sgd.widths) == [16, 16, 16, 4]
+        sgd.run(x, y, perm, 0, 20, eta=0.5, c=1e-2, l1=l1)
+        for l in range(len(SIZES) - 1):
+            i, k, q = SIZES[l], SIZES[l + 1], int(sgd.widths[l])
+            full = sgd.P[:, sgd.woff[l] : sgd.woff[l] + k * q].reshape(3, k, q)
+            assert np.all(np.isfinite(full[:, :, :i])) and np.any(full[:, :, :i] != 0)
+            assert np.all(full[:, :, i:] == 0)
+
+
 def test_numba_byte_inputs_give_the_same_bits():
     """Inputs that are multiples of 1/256 (MNIST as loaded) go to the kernels as bytes: the
     same steps, bit for bit, as from float32; other inputs stay float32."""

@@ -144,9 +144,10 @@ def _forward(W, b, src, Z, n_rows):  # pragma: no cover - compiled
 
 
 @_jit
-def _activate(Z, n_rows, act):  # pragma: no cover - compiled
-    """aˡ = σ(zˡ) in place on the first n_rows rows of Z."""
-    no = Z.shape[1]
+def _activate(Z, n_rows, width, act):  # pragma: no cover - compiled
+    """aˡ = σ(zˡ) in place on the first n_rows rows and width columns of Z (the columns
+    after them are padding, kept zero)."""
+    no = width
     one = np.float32(1.0)
     slope = np.float32(0.01)
     for e in range(n_rows):
@@ -170,7 +171,7 @@ def _activate(Z, n_rows, act):  # pragma: no cover - compiled
 def _output(Z, n_rows, out):  # pragma: no cover - compiled
     """aᴸ = f(zᴸ) in place: sigmoid, softmax over the units, or linear."""
     if out == OUT_SIGMOID:
-        _activate(Z, n_rows, SIGMOID)
+        _activate(Z, n_rows, Z.shape[1], SIGMOID)
     elif out == OUT_SOFTMAX:
         no = Z.shape[1]
         for e in range(n_rows):
@@ -282,7 +283,9 @@ def _update(W, b, D, src, n_rows, reg, c):  # pragma: no cover - compiled
 
 
 @_jit
-def _step(Ps, Ts, sizes, woff, boff, xb, Y, yrows, mb, scale, reg, c, act, out, sigquad, A, D):
+def _step(
+    Ps, Ts, sizes, widths, woff, boff, xb, Y, yrows, mb, scale, reg, c, act, out, sigquad, A, D
+):
     """One step on a gathered batch: forward pass with the parameters Ps, BP1 (δᴸ scaled by
     ``scale``), then from the output back BP2 with wˡ as it was and the update of layer l
     into Ts: Tˡ ← base(Tˡ) + Σₑ δˡ (aˡ⁻¹)ᵀ (see `_update`). Ts is Ps for an SGD step, zeros
@@ -294,20 +297,20 @@ def _step(Ps, Ts, sizes, woff, boff, xb, Y, yrows, mb, scale, reg, c, act, out, 
     # Forward: zˡ = wˡ aˡ⁻¹ + bˡ into aˡ's rows, then aˡ = σ(zˡ) (the output layer: f(zᴸ)).
     off = 0
     for l in range(L):
-        no, ni = sizes[l + 1], sizes[l]
+        no, ni, wo = sizes[l + 1], widths[l], widths[l + 1]
         W = Ps[woff[l] : woff[l] + no * ni].reshape((no, ni))
         bl = Ps[boff[l] : boff[l] + no]
-        Z = A[off : off + Bp * no].reshape((Bp, no))
+        Z = A[off : off + Bp * wo].reshape((Bp, wo))
         if l == 0:
             _forward(W, bl, xb, Z, Bp)
         else:
             prev = A[off - Bp * ni : off].reshape((Bp, ni))
             _forward(W, bl, prev, Z, Bp)
         if l < L - 1:
-            _activate(Z, Bp, act)
+            _activate(Z, Bp, no, act)
         else:
             _output(Z, Bp, out)
-        off += Bp * no
+        off += Bp * wo
     # BP1, scaled: δᴸ = scale·(aᴸ − y) [⊙ σ′(zᴸ)]; zero for the padding rows.
     off -= Bp * nL
     aL = A[off : off + Bp * nL].reshape((Bp, nL))
@@ -325,11 +328,11 @@ def _step(Ps, Ts, sizes, woff, boff, xb, Y, yrows, mb, scale, reg, c, act, out, 
             dL[e, j] = np.float32(0.0)
     # Backward: BP2 with wˡ as it was, then layer l's update (BP3/BP4).
     for l in range(L - 1, -1, -1):
-        no, ni = sizes[l + 1], sizes[l]
+        no, ni, wo = sizes[l + 1], widths[l], widths[l + 1]
         W = Ps[woff[l] : woff[l] + no * ni].reshape((no, ni))
         Tw = Ts[woff[l] : woff[l] + no * ni].reshape((no, ni))
         Tb = Ts[boff[l] : boff[l] + no]
-        Dl = D[off : off + Bp * no].reshape((Bp, no))
+        Dl = D[off : off + Bp * wo].reshape((Bp, wo))
         if l > 0:
             Dp = D[off - Bp * ni : off].reshape((Bp, ni))
             Ap = A[off - Bp * ni : off].reshape((Bp, ni))
@@ -344,7 +347,7 @@ def _step(Ps, Ts, sizes, woff, boff, xb, Y, yrows, mb, scale, reg, c, act, out, 
 def _gather(X, xscale, order, lo, mb, xb):
     """xb[e] = xscale·X[order[lo + e]] for e < mb; the padding rows after them zero. X is
     float32 (xscale 1) or the uint8 codes of `to_bytes` (xscale 2⁻⁸: exact in float32)."""
-    ni = xb.shape[1]
+    ni = X.shape[1]  # xb's columns past it are padding, zero
     for e in range(mb):
         row = X[order[lo + e]]
         out = xb[e]
@@ -362,7 +365,26 @@ def _padded(m):
 
 @_jit
 def run_steps(
-    P, sizes, woff, boff, X, xscale, Y, perm, step0, step1, m, eta, reg, c, act, out, sigquad, A, D
+    P,
+    sizes,
+    widths,
+    woff,
+    boff,
+    X,
+    xscale,
+    Y,
+    perm,
+    step0,
+    step1,
+    m,
+    eta,
+    reg,
+    c,
+    act,
+    out,
+    sigquad,
+    A,
+    D,
 ):  # pragma: no cover - compiled
     """SGD steps step0 … step1−1 of the epoch for every seed s (seed by seed).
 
@@ -374,7 +396,7 @@ def run_steps(
     BP1 keeps σ′(zᴸ) (sigmoid outputs with the quadratic cost). A, D: work buffers
     [Bp·Σ n_l] with Bp = m rounded up to a multiple of BLK."""
     S, n = perm.shape
-    xb = np.zeros((_padded(m), X.shape[1]), dtype=np.float32)
+    xb = np.zeros((_padded(m), widths[0]), dtype=np.float32)
     for s in range(S):
         Ps = P[s]
         order = perm[s]
@@ -387,6 +409,7 @@ def run_steps(
                 Ps,
                 Ps,
                 sizes,
+                widths,
                 woff,
                 boff,
                 xb,
@@ -405,13 +428,13 @@ def run_steps(
 
 
 @_jit
-def batch_gradients(P, sizes, woff, boff, X, Y, act, out, sigquad, A, D, G):
+def batch_gradients(P, sizes, widths, woff, boff, X, Y, act, out, sigquad, A, D, G):
     """G[s] = the gradient of the mean cost (1/b) Σₓ Cₓ over the b examples of X [b, n_0],
     Y [b, n_L] for each seed's parameters P[s], laid out like P (BP1–BP4 by the same code as
     `run_steps`, for tests)."""  # pragma: no cover - compiled
     S = P.shape[0]
     b = X.shape[0]
-    xb = np.zeros((_padded(b), X.shape[1]), dtype=np.float32)
+    xb = np.zeros((_padded(b), widths[0]), dtype=np.float32)
     order = np.arange(b)
     for s in range(S):
         _gather(X, np.float32(1.0), order, 0, b, xb)
@@ -420,6 +443,7 @@ def batch_gradients(P, sizes, woff, boff, X, Y, act, out, sigquad, A, D, G):
             P[s],
             G[s],
             sizes,
+            widths,
             woff,
             boff,
             xb,

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import itertools
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -47,6 +46,9 @@ from .costs import Cost
 #: Hidden activations and output activations the kernels implement (codes in _numba_kernels).
 _ACT_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky-relu": 3, "linear": 4}
 _OUT_CODES = {"sigmoid": 0, "softmax": 1, "linear": 2}
+
+#: Layer inputs are padded to a multiple of this many floats inside the kernels.
+PAD = 16
 
 #: Environment variable that forces an engine: "numba", "numpy" or "torch" (tests, benchmarks).
 ENGINE_ENV = "GRADPROBE_ENGINE"
@@ -105,7 +107,9 @@ def input_bytes(x: np.ndarray) -> np.ndarray | None:
 class CompiledSGD:
     """The parameters of S seeds packed for `_numba_kernels.run_steps`, and the call.
 
-    ``P`` [S, T] float32: per seed, w¹ [n_1, n_0], b¹ [n_1], w² … (row-major, flat).
+    ``P`` [S, T] float32: per seed, w¹ [n_1, q_0], b¹ [n_1], w² [n_2, q_1] … (row-major, flat),
+    q_l = n_l rounded up to a multiple of `PAD` (the extra columns zero, and they stay zero:
+    the padded inputs and activations are zero).
     `load` / `store` copy from / to the network's tensors wˡ [S, n_l, n_{l−1}], bˡ [S, n_l].
     """
 
@@ -118,12 +122,16 @@ class CompiledSGD:
         batch: int,
     ):
         self.sizes = np.asarray(sizes, dtype=np.int64)
+        # Every layer's input padded with zero columns to a multiple of PAD floats (one AVX-512
+        # register), so that the products' vector loops have no remainder; the outputs not.
+        widths = [-(-int(n) // PAD) * PAD for n in sizes[:-1]] + [int(sizes[-1])]
+        self.widths = np.asarray(widths, dtype=np.int64)
         woff, boff, o = [], [], 0
-        for i, k in itertools.pairwise(sizes):
+        for l in range(len(sizes) - 1):
             woff.append(o)
-            o += i * k
+            o += int(sizes[l + 1]) * widths[l]
             boff.append(o)
-            o += k
+            o += int(sizes[l + 1])
         self.woff = np.asarray(woff, dtype=np.int64)
         self.boff = np.asarray(boff, dtype=np.int64)
         self.P = np.zeros((seeds, o), dtype=np.float32)
@@ -132,14 +140,16 @@ class CompiledSGD:
         self.batch = batch
         k = _kernels()
         padded = -(-batch // k.BLK) * k.BLK
-        self.A = np.zeros(padded * sum(sizes[1:]), dtype=np.float32)
+        self.A = np.zeros(padded * sum(widths[1:]), dtype=np.float32)
         self.D = np.zeros_like(self.A)
 
-    def _views(self, l: int) -> tuple[np.ndarray, np.ndarray]:
-        i, k = int(self.sizes[l]), int(self.sizes[l + 1])
-        w = self.P[:, self.woff[l] : self.woff[l] + i * k].reshape(-1, k, i)
-        b = self.P[:, self.boff[l] : self.boff[l] + k]
-        return w, b
+    def _views(self, l: int, flat: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """wˡ⁺¹ [S, n_{l+1}, n_l] (without the padding columns) and bˡ⁺¹ [S, n_{l+1}], views of
+        ``flat`` (default P)."""
+        P = self.P if flat is None else flat
+        i, k, q = int(self.sizes[l]), int(self.sizes[l + 1]), int(self.widths[l])
+        w = P[:, self.woff[l] : self.woff[l] + k * q].reshape(-1, k, q)[:, :, :i]
+        return w, P[:, self.boff[l] : self.boff[l] + k]
 
     def load(self, W: Sequence[torch.Tensor], B: Sequence[torch.Tensor]) -> None:
         for l, (w, b) in enumerate(zip(W, B)):
@@ -175,6 +185,7 @@ class CompiledSGD:
         k.run_steps(
             self.P,
             self.sizes,
+            self.widths,
             self.woff,
             self.boff,
             x,
@@ -201,11 +212,12 @@ class CompiledSGD:
         k = _kernels()
         b = x.shape[0]
         padded = -(-b // k.BLK) * k.BLK
-        A = np.zeros(padded * int(self.sizes[1:].sum()), dtype=np.float32)
+        A = np.zeros(padded * int(self.widths[1:].sum()), dtype=np.float32)
         G = np.zeros_like(self.P)
         k.batch_gradients(
             self.P,
             self.sizes,
+            self.widths,
             self.woff,
             self.boff,
             np.ascontiguousarray(x, dtype=np.float32),
@@ -219,7 +231,7 @@ class CompiledSGD:
         )
         gw, gb = [], []
         for l in range(len(self.woff)):
-            i, o = int(self.sizes[l]), int(self.sizes[l + 1])
-            gw.append(G[:, self.woff[l] : self.woff[l] + i * o].reshape(-1, o, i).copy())
-            gb.append(G[:, self.boff[l] : self.boff[l] + o].copy())
+            w, bias = self._views(l, G)
+            gw.append(w.copy())
+            gb.append(bias.copy())
         return gw, gb
