@@ -32,8 +32,10 @@ NaN and ∞ propagate as usual, and the trainer's finiteness check still sees th
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 #: Examples per register block (the products' inner kernels handle BLK examples at once).
@@ -64,6 +66,35 @@ def _can_cache() -> bool:
 #: Whether the compiled kernels are cached on disk (else compiled anew by each process).
 CACHED = _can_cache()
 _jit = njit(cache=CACHED, fastmath=FASTMATH, error_model="numpy", nogil=True, boundscheck=False)
+
+
+#: Software prefetch uses the opaque-pointer intrinsic name (only pointers of LLVM ≥ 17);
+#: with an older LLVM `_prefetch` compiles to nothing.
+_PREFETCH = llvm.llvm_version_info >= (17,)
+
+
+@intrinsic
+def _prefetch(typingctx, arr, index):  # type: ignore[no-untyped-def]
+    """A hint to bring the cache line holding ``arr[index]`` (1-d) towards the core."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1:
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        if _PREFETCH:
+            aryty = signature.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            ptr = cgutils.get_item_pointer(
+                context, builder, aryty, ary, [args[1]], wraparound=False
+            )
+            i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+            fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+            # read, high locality, data cache
+            rw, locality, cache = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
+            builder.call(fn, [builder.bitcast(ptr, i8p), rw, locality, cache])
+        return context.get_dummy_value()
+
+    return types.void(arr, types.intp), codegen
 
 
 @intrinsic
@@ -404,6 +435,11 @@ def run_steps(
             lo = t * m
             mb = min(lo + m, n) - lo
             _gather(X, xscale, order, lo, mb, xb)
+            if t + 1 < step1:  # the next batch's rows, while this one computes
+                for e in range(min(lo + 2 * m, n) - lo - m):
+                    row = X[order[lo + m + e]]
+                    for k in range(0, row.shape[0], 64 // row.itemsize):
+                        _prefetch(row, k)
             scale = np.float32(-eta / mb)
             _step(
                 Ps,
