@@ -382,8 +382,8 @@ class Trainer:
         self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
     ) -> None:
         """One epoch on the compiled engine (`fastepoch.CompiledSGD`): the same shuffle,
-        mini-batches and update as the other engines, in chunks of steps (one call per tick of
-        the progress bar), every seed inside each call."""
+        mini-batches and update as the other engines, in chunks of steps (one call each, every
+        seed inside it; the progress bar moves after each)."""
         net, cfg = self.net, self.config
         S, n, m = net.n_seeds, x.shape[0], cfg.batch_size
         if self._compiled_sgd is None:
@@ -396,14 +396,16 @@ class Trainer:
         ys = np.ascontiguousarray(y1h.numpy())
         c = cfg.eta * cfg.lmbda / state.n
         steps = math.ceil(n / m)
-        tick_every = max(1, steps // 100)
+        # At least 100 steps per call: each call runs the seeds one after the other, and a
+        # seed's parameters leave the cache while the others run (10-step chunks measured
+        # 3.5 % slower with 16 seeds).
+        chunk = max(100, steps // 100)
         try:
-            for t0 in range(0, steps, tick_every):
-                t1 = min(t0 + tick_every, steps)
+            for t0 in range(0, steps, chunk):
+                t1 = min(t0 + chunk, steps)
                 sgd.run(xs, ys, perms, t0, t1, eta=cfg.eta, c=c, l1=cfg.regularization == "l1")
                 state.step += t1 - t0
-                if t1 - t0 == tick_every:
-                    tick(tick_every)
+                tick(t1 - t0)
         finally:
             sgd.store(W, B)
 
