@@ -3,20 +3,22 @@
 Imported only by `gradprobe.fastepoch` when numba is installed (the ``fast`` extra); nothing
 else imports this module, so ``import gradprobe`` never pays for numba.
 
-Layout (all float32, C order):
+Layout (float32, C order), with q_l = n_l rounded up to a multiple of 16 for l < L (the
+padding columns and activations are zero and stay zero; q_L = n_L):
 
-* ``P[s]``: seed s's parameters, flat: for layer l = 1 … L the book's wˡ [n_l, n_{l−1}]
+* ``P[s]``: seed s's parameters, flat: for layer l = 1 … L the book's wˡ [n_l, q_{l−1}]
   (row j holds the weights into neuron j) at ``woff[l−1]``, then bˡ [n_l] at ``boff[l−1]``;
-* ``X`` [n, n_0] the training inputs, ``Y`` [n, n_L] one-hot targets, one row per example;
+* ``X`` [n, n_0] the training inputs (float32, or uint8 codes k of inputs k/256: `to_bytes`),
+  ``Y`` [n, n_L] one-hot targets, one row per example;
 * activations aˡ and errors δˡ one row per example: ``A``/``D`` flat, layer l's block
-  [Bp, n_l] (row-major) after those of layers 1 … l−1; Bp is the mini-batch size rounded up
+  [Bp, q_l] (row-major) after those of layers 1 … l−1; Bp is the mini-batch size rounded up
   to a multiple of ``BLK``.
 
-Each step gathers its examples into a buffer of Bp rows, so that every product runs on
-register blocks of ``BLK`` examples (and on contiguous rows, which measured 1.4× faster than
-reading the scattered rows of X twice). Padding rows have zero input and δ = 0 in every layer,
-so they add exact zeros (0·x = 0 for finite x) to the sums: the results are those of the
-unpadded batch.
+Each step gathers its examples into a buffer xb [Bp, q_0] (and prefetches the next step's
+rows), so that every product runs on register blocks of ``BLK`` examples and on contiguous
+rows (measured 1.4× faster than reading the scattered rows of X in the products). Padding
+rows have zero input and δ = 0 in every layer, so they add exact zeros (0·x = 0 for finite x)
+to the sums: the results are those of the unpadded batch.
 
 Per step, with the batch's δᴸ scaled once by −η/m (m the batch's real size), for l = L … 1:
 

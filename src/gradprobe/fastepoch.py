@@ -5,13 +5,15 @@ epoch's mini-batches in compiled loops (`gradprobe._numba_kernels`): the same sh
 mini-batches, forward pass, BP1–BP4 and network2's update w ← (1 − ηλ/n)·w − (η/m)·Σₓ ∂Cₓ/∂w
 (or L1's w − (ηλ/n)·sgn(w) − …), seed after seed, on one thread, with no Python between the
 steps. At mini-batch 10 the NumPy engine spends most of a step dispatching a few dozen small
-operations; here a step is register-blocked loops over 5 examples × 2 neurons, and the
-weight update happens in the same pass as BP4 (float32 only).
+operations; here a step is register-blocked loops over 5 examples × 2 neurons, the weight
+update happens in the same pass as BP4 (float32 only), every layer's input is padded to 16
+floats, inputs that are multiples of 1/256 (MNIST) are read as bytes, and the next batch's
+rows are prefetched while a step computes.
 
 The first use compiles the kernels (one compilation serves every activation, cost and depth:
-5.5 s on the 2-core benchmark machine) and stores them in numba's cache (``__pycache__``
-beside the module, or ``NUMBA_CACHE_DIR``); a later process imports numba (0.2 s) and loads
-them (0.5 s). Where no cache directory is writable the kernels compile in memory
+≈ 7 s on the 2-core benchmark machine, 1.5 s more the first time inputs come as bytes, see
+`input_bytes`) and stores them in numba's cache (``__pycache__`` beside the module, or
+``NUMBA_CACHE_DIR``); a later process imports numba (0.2 s) and loads them (0.6 s). Where no cache directory is writable the kernels compile in memory
 (`_numba_kernels.CACHED` is then False): the engine still works, each process compiling again.
 Because of that fixed cost, `Trainer` uses this engine automatically only for fits of at least
 `gradprobe.train.NUMBA_MIN_SEED_STEPS` steps × seeds, and always when it is named.

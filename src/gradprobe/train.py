@@ -68,7 +68,7 @@ from .errors import ConfigError, DataError, NonFiniteError
 from .nets import Network
 
 #: Below this many steps × seeds in a fit, an automatically chosen "numba" engine runs the fit
-#: on NumPy (loading numba and the cached kernels, ≈ 0.7 s per process, would cost more than
+#: on NumPy (loading numba and the cached kernels, ≈ 0.8 s per process, would cost more than
 #: the ≈ 10–25 µs it saves per seed-step).
 NUMBA_MIN_SEED_STEPS = 50_000
 
@@ -262,7 +262,7 @@ class Trainer:
 
         Chosen automatically, "numba" leaves fits of fewer than `NUMBA_MIN_SEED_STEPS` steps
         (epochs × ⌈n/m⌉ × seeds) to the NumPy engine: loading the compiled kernels costs a
-        process ≈ 0.7 s (≈ 5 s the first time, compiling), more than such a fit gains. Named
+        process ≈ 0.8 s (≈ 7 s the first time, compiling), more than such a fit gains. Named
         (here or by ``$GRADPROBE_ENGINE``), it always runs."""
         return self._engine
 
