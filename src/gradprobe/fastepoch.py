@@ -13,9 +13,10 @@ rows are prefetched while a step computes.
 The first use compiles the kernels (one compilation serves every activation, cost and depth:
 ≈ 7 s on the 2-core benchmark machine, 1.5 s more the first time inputs come as bytes, see
 `input_bytes`) and stores them in numba's cache (``__pycache__`` beside the module, or
-``NUMBA_CACHE_DIR``); a later process imports numba (0.2 s) and loads them (0.6 s). Where no cache directory is writable the kernels compile in memory
-(`_numba_kernels.CACHED` is then False): the engine still works, each process compiling again.
-Because of that fixed cost, `Trainer` uses this engine automatically only for fits of at least
+``NUMBA_CACHE_DIR``); a later process imports numba (0.2 s) and loads them (0.6 s). Where no
+cache directory is writable the kernels compile in memory (`_numba_kernels.CACHED` is then
+False): the engine still works, each process compiling again. Because of that fixed cost,
+`Trainer` uses this engine automatically only for fits of at least
 `gradprobe.train.NUMBA_MIN_SEED_STEPS` steps × seeds, and always when it is named.
 
 Rounding: the products sum in another order than the NumPy engine (blocked, with LLVM's
