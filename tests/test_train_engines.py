@@ -471,3 +471,31 @@ def test_numba_byte_inputs_give_the_same_bits():
         sgd.run(inputs, y.numpy(), perm, 0, 9, eta=0.5, c=1e-3, l1=False)
         results.append(sgd.P.copy())
     assert np.array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize(
+    ("seeds", "epochs", "as_bytes"), [(1, 1, False), (2, 1, True), (1, 2, True)]
+)
+def test_numba_trainer_reads_bytes_when_the_data_are_read_twice(
+    monkeypatch, seeds, epochs, as_bytes
+):
+    """Byte inputs only when seeds × epochs ≥ 2 (the conversion costs about one read); the
+    result is the same either way, bit for bit."""
+    pytest.importorskip("numba")
+    seen = []
+    real = fastepoch.input_bytes
+    monkeypatch.setattr(fastepoch, "input_bytes", lambda x: seen.append(x.shape) or real(x))
+    g = torch.Generator().manual_seed(2)
+    x = torch.randint(0, 256, (50, SIZES[0]), generator=g).float() / 256
+    y = torch.randint(0, SIZES[-1], (50,), generator=g)
+    runs = []
+    for spy in (True, False):
+        if not spy:
+            monkeypatch.setattr(fastepoch, "input_bytes", lambda x: None)  # float32 inputs
+        net = _net(torch.float32, seeds)
+        t = Trainer(net, dataclasses.replace(BASE, epochs=epochs))
+        t.engine = "numba"
+        t.fit((x, y))
+        runs.append([p.detach().clone() for p in net.parameters()])
+    assert (len(seen) == 1) == as_bytes  # once per fit, not per epoch
+    assert all(torch.equal(p, q) for p, q in zip(*runs))

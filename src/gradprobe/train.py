@@ -625,6 +625,7 @@ class Trainer:
                     hook(state)
                 if self.checkpoint is not None:
                     self._save(state)
+        self._inputs = None  # the compiled engine's copy of the inputs: one fit's only
         for hook in self._hooks("on_train_end"):
             hook(state)
         acc = torch.tensor(state.accuracy, dtype=torch.float64).reshape(-1, net.n_seeds).T
