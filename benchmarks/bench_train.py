@@ -11,14 +11,17 @@ For 784-30-10 and 784-30-30-30-30-10 (sigmoid, cross-entropy, L2 λ = 5, η = 0.
 * autograd:   a plain PyTorch loop (nn.Linear layers, loss.backward(), manual SGD; one seed),
               a second baseline,
 
-all in the same run, interleaved, each repeated; it reports min and median and the ratio
+all in the same run, interleaved, each repeated (``--also``: other engines of the trainer timed
+alike and printed as technique rows: by default the NumPy engine beside the compiled one);
+it reports min and median and the ratio
 reference-per-seed-epoch / ours-per-seed-epoch (from the medians; the minima's ratio and the
 ratio of CPU seconds of the timed thread beside it)
 against the targets of issue 15 (S = 1: ≥ 20×, S = 16: ≥ 40×; the earlier 5× / 10× are shown
 too). It always exits 0: it is a report, not a test.
 
     python benchmarks/bench_train.py                 # full epochs, 5 repeats, ~2 min quiet
-    python benchmarks/bench_train.py --engine torch  # the torch engine instead of NumPy
+    python benchmarks/bench_train.py --engine torch  # the torch engine instead of the default
+    python benchmarks/bench_train.py --also numpy,torch  # other engines as technique rows
     python benchmarks/bench_train.py --quick         # smoke run, a few seconds
     python benchmarks/bench_train.py --json out.json # also write the figures as JSON ('-': stdout)
 """
@@ -66,8 +69,16 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--engine",
         default="auto",
-        choices=("auto", "numpy", "torch"),
-        help="trainer engine: auto (NumPy on the CPU), numpy, or torch (the any-device path)",
+        choices=("auto", "numba", "numpy", "torch"),
+        help="trainer engine: auto (numba when installed, else numpy; named explicitly, as the "
+        "trainer itself leaves runs this small to NumPy), numba, numpy, or torch (the "
+        "any-device path)",
+    )
+    p.add_argument(
+        "--also",
+        default="numpy",
+        help="comma-separated other engines to time beside it as technique rows "
+        "(default numpy; '' for none); the main engine is skipped",
     )
     p.add_argument("--no-autograd", action="store_true", help="skip the plain autograd baseline")
     p.add_argument(
@@ -103,6 +114,7 @@ from torch import nn  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import network2_reference as ref  # noqa: E402
 
+from gradprobe import fastepoch  # noqa: E402
 from gradprobe.data import load_data  # noqa: E402
 from gradprobe.nets import Network, resolve_device  # noqa: E402
 from gradprobe.train import Callback, TrainConfig, Trainer, TrainState  # noqa: E402
@@ -178,15 +190,22 @@ class _CpuClock(Callback):
         self.seconds = time.thread_time() - self.t0
 
 
-def time_ours(sizes: list[int], S: int, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(wall, CPU) seconds of one epoch of our trainer."""
+USED: dict[str, str] = {}  # engine asked for → engine the trainer ran
+
+
+def time_ours(
+    sizes: list[int], S: int, x: torch.Tensor, y: torch.Tensor, engine: str | None = None
+) -> tuple[float, float]:
+    """(wall, CPU) seconds of one epoch of our trainer (``engine``: default ``ENGINE``)."""
+    engine = engine or ENGINE
     net = Network(sizes, seeds=S, seed=0, device=DEVICE)
     clock = _CpuClock()
     trainer = Trainer(
         net, TrainConfig(epochs=1, batch_size=BATCH, eta=ETA, lmbda=LMBDA), callbacks=[clock]
     )
-    if ENGINE != "auto":
-        trainer.engine = ENGINE
+    if engine != "auto":
+        trainer.engine = engine
+    USED[engine] = trainer.engine
     res = trainer.fit((x, y))
     return res.seconds_per_epoch[0], clock.seconds
 
@@ -239,6 +258,9 @@ def main(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     DEVICE = str(resolve_device(args.device))
     ENGINE = args.engine
+    if ENGINE == "auto":
+        ENGINE = "numba" if fastepoch.available() and DEVICE == "cpu" else "numpy"
+    also = [e for e in (v.strip() for v in args.also.split(",")) if e and e != ENGINE]
     nets = [[int(v) for v in s.split(",")] for s in args.nets.split(";")]
     seeds = [int(s) for s in args.seeds.split(",")]
     training, source = find_data(args.data)
@@ -286,6 +308,8 @@ def main(args: argparse.Namespace) -> int:
             time_autograd(sizes, x[:200], y[:200])
         for S in seeds:
             time_ours(sizes, S, x[:200], y[:200])
+            for e in also:
+                time_ours(sizes, S, x[:200], y[:200], e)
     t_start = time.perf_counter()
     for rep in range(args.repeats):
         for sizes in nets:
@@ -293,9 +317,12 @@ def main(args: argparse.Namespace) -> int:
             jobs = [(f"ref {name}", lambda sz=sizes: time_reference(sz, ref_data, rng))]
             if not args.no_autograd:
                 jobs.append((f"autograd {name}", lambda sz=sizes: time_autograd(sz, x, y)))
-            jobs += [
-                (f"ours {name} S={S}", lambda sz=sizes, S=S: time_ours(sz, S, x, y)) for S in seeds
-            ]
+            for S in seeds:
+                jobs.append((f"ours {name} S={S}", lambda sz=sizes, S=S: time_ours(sz, S, x, y)))
+                jobs += [
+                    (f"{e} {name} S={S}", lambda sz=sizes, S=S, e=e: time_ours(sz, S, x, y, e))
+                    for e in also
+                ]
             for key, fn in jobs:
                 t, cpu = fn()
                 raw.setdefault(key, []).append(t)
@@ -339,7 +366,29 @@ def main(args: argparse.Namespace) -> int:
                 }
             )
 
+    techniques = []
+    for sizes in nets:
+        name = "-".join(map(str, sizes))
+        r = summary(raw[f"ref {name}"], ref_scale)
+        r_cpu = summary(CPU[f"ref {name}"], ref_scale)
+        for S in seeds:
+            for e in also:
+                o = summary(raw[f"{e} {name} S={S}"], scale)
+                o_cpu = summary(CPU[f"{e} {name} S={S}"], scale)
+                techniques.append(
+                    {
+                        "engine": USED.get(e, e),
+                        "net": name,
+                        "S": S,
+                        "ours_s_per_epoch": o,
+                        "ratio": r["median"] / (o["median"] / S),
+                        "ratio_min": r["min"] / (o["min"] / S),
+                        "ratio_cpu": r_cpu["median"] / (o_cpu["median"] / S),
+                    }
+                )
+
     print()
+    print(f"engine: {USED.get(ENGINE, ENGINE)}")
     hdr = (
         f"{'net':22s} {'S':>3s} {'ours s/epoch':>16s} {'ours s/seed-ep':>15s} "
         f"{'ref s/epoch':>16s} {'ratio':>7s} {'(min)':>7s} {'CPU':>7s} {'target':>7s}  result   "
@@ -361,6 +410,18 @@ def main(args: argparse.Namespace) -> int:
             f"{'PASS' if row['pass'] else 'FAIL':6s}   "
             + (f"{ag['min']:13.3f} {row['ratio_vs_autograd']:10.1f}×" if ag else "")
         )
+    if techniques:
+        print("\ntechnique rows (other engines, same run, same reference):")
+        print(
+            f"{'engine':8s} {'net':22s} {'S':>3s} {'ours s/epoch':>16s} {'ratio':>7s} "
+            f"{'(min)':>7s} {'CPU':>7s}"
+        )
+        for t in techniques:
+            o = t["ours_s_per_epoch"]
+            print(
+                f"{t['engine']:8s} {t['net']:22s} {t['S']:3d} {o['min']:7.3f} ({o['median']:6.3f}) "
+                f"{t['ratio']:6.1f}× {t['ratio_min']:6.1f}× {t['ratio_cpu']:6.1f}×"
+            )
     print(
         "\ntimes: min (median) over repeats, seconds per 50 000-image epoch; "
         "ratio = reference s/epoch ÷ ours s per seed-epoch, from the medians "
@@ -389,10 +450,12 @@ def main(args: argparse.Namespace) -> int:
                 "lmbda": LMBDA,
                 "batch_size": BATCH,
                 "threads": args.threads,
-                "engine": args.engine,
+                "engine": USED.get(ENGINE, ENGINE),
+                "also": [USED.get(e, e) for e in also],
                 "data": source,
             },
             "rows": rows,
+            "technique_rows": techniques,
             "raw_seconds": raw,
             "raw_cpu_seconds": CPU,
         }

@@ -1,25 +1,40 @@
-"""The trainer's two engines against each other and against float64.
+"""The trainer's engines against each other and against float64.
 
 The CPU engine (`PackedStep`, NumPy/OpenBLAS, packed [wˡ | bˡ], the SGD step fused into the
-weight-gradient GEMM) and the torch engine (`compile_step`, any device) compute the same
-equations with other roundings. Here, for every configuration:
+weight-gradient GEMM), the torch engine (`compile_step`, any device) and, where numba is
+installed, the compiled engine (`gradprobe.fastepoch`, whole chunks of steps in one call)
+compute the same equations with other roundings. Here, for every configuration:
 
 * float32 against the float64 trainer (itself checked against torch.autograd to 1e-12 in
   test_train.py): each step's gradients (``state.grads``, the mean-cost gradient) within 1e-5
   relative in norm per tensor, ‖g₃₂ − g₆₄‖ ≤ 1e-5·‖g₆₄‖, and the accuracy curve of a short run on
   10 000 evaluation points equal within one point in ten thousand;
 * the same seed gives bit-identical parameters and accuracies (same machine, same engine);
-* both engines agree on float64 to 1e-12.
+* the NumPy and torch engines agree on float64 to 1e-12;
+* the compiled engine hands every epoch that needs per-step gradients (callbacks with
+  ``on_batch_end``, clipping, momentum) to the NumPy engine: those runs are the NumPy engine's,
+  bit for bit.
 """
 
 import dataclasses
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from gradprobe import Callback, Network, TrainConfig, Trainer
+from gradprobe import Callback, Network, TrainConfig, Trainer, fastepoch
 from gradprobe.activations import ACTIVATIONS
+from gradprobe.backprop import backprop
 from gradprobe.costs import PAIRS
+
+#: The engines that can run a float32 CPU network here ("numba" only with numba installed).
+ENGINES = ["numpy", "torch", *(["numba"] if fastepoch.available() else [])]
 
 SIZES = [12, 9, 7, 4]
 
@@ -129,7 +144,7 @@ def test_fused_step_float32_matches_float64(seeds):
         torch.testing.assert_close(p.double(), q, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "torch"])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("callbacks", [False, True], ids=["fused", "with-callback"])
 @pytest.mark.parametrize("seeds", [1, 3])
 def test_same_seed_bit_identical(engine, callbacks, seeds):
@@ -156,9 +171,49 @@ def test_engines_agree_in_float64(cfg, seeds):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-12)
 
 
-def test_engine_choice():
+def test_engine_choice(monkeypatch):
+    monkeypatch.delenv(fastepoch.ENGINE_ENV, raising=False)
+    best = "numba" if fastepoch.available() else "numpy"
+    assert Trainer(_net(torch.float32), BASE).engine == best
+    assert Trainer(_net(torch.float64), BASE).engine == "numpy"
+    assert Trainer(_net(torch.float16), BASE).engine == "torch"
+    # $GRADPROBE_ENGINE names the engine when it can run the network, else the usual order.
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "torch")
+    assert Trainer(_net(torch.float32), BASE).engine == "torch"
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "NumPy")
     assert Trainer(_net(torch.float32), BASE).engine == "numpy"
     assert Trainer(_net(torch.float16), BASE).engine == "torch"
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "numba")
+    assert Trainer(_net(torch.float32), BASE).engine == best
+    assert Trainer(_net(torch.float64), BASE).engine == "numpy"
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "fortran")
+    with pytest.raises(ValueError, match="GRADPROBE_ENGINE"):
+        Trainer(_net(torch.float32), BASE)
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dataclasses.replace(BASE, lmbda=0.0),
+        BASE,
+        dataclasses.replace(BASE, regularization="l1"),
+        dataclasses.replace(BASE, batch_size=7),  # a short last mini-batch
+        dataclasses.replace(BASE, batch_size=1, epochs=1),
+    ],
+    ids=["plain", "l2", "l1", "short-last-batch", "batch-1"],
+)
+@pytest.mark.parametrize("seeds", [1, 3])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_engine_matches_float64_without_callbacks(cfg, seeds, engine):
+    """Each engine's own hot path (no callback, so the NumPy engine fuses for S > 1 and the
+    compiled engine runs whole chunks) in float32 against the float64 trainer: accuracy curves
+    within one point in ten thousand, parameters to float32 rounding."""
+    n32, n64 = _pair(seeds)
+    r32 = _train(n32, cfg, engine)
+    r64 = _train(n64, cfg, "numpy")
+    assert (r32.accuracy - r64.accuracy).abs().max() <= 1e-4 + 1e-12
+    for p, q in zip(n32.parameters(), n64.parameters()):
+        torch.testing.assert_close(p.double(), q, rtol=1e-4, atol=1e-5)
 
 
 def test_openblas_threads_restored():
@@ -188,3 +243,259 @@ def test_cpu_engine_runs_one_thread_and_restores_the_callers_setting():
     assert torch.get_num_threads() == 2
     assert [lib.get() for lib in _openblas()] == blas_before
     assert seen and all(t == 1 and all(b == 1 for b in blas) for t, blas in seen)
+
+
+# -- the compiled engine ("numba") ---------------------------------------------------------
+
+
+def _compiled(net, batch=10):
+    sgd = fastepoch.CompiledSGD(net.sizes, net.n_seeds, net.act, net.cost, batch)
+    sgd.load(net.weights, net.biases)
+    return sgd
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize(("output", "cost"), PAIRS, ids=[f"{o}+{c}" for o, c in PAIRS])
+@pytest.mark.parametrize("b", [10, 7])
+def test_numba_gradients_match_float64(activation, output, cost, b):
+    """The kernels' BP1–BP4 (float32, blocked sums, fast-math reassociation) against the float64
+    engine (itself checked against autograd): ‖g₃₂ − g₆₄‖ ≤ 1e-5·‖g₆₄‖ per tensor and seed."""
+    pytest.importorskip("numba")
+    n32, n64 = _pair(3, activation=activation, output=output, cost=cost)
+    x = TRAIN[0][:b].float()
+    y1h = torch.nn.functional.one_hot(TRAIN[1][:b], SIZES[-1])
+    gw, gb = _compiled(n32).gradients(x.numpy(), y1h.float().numpy())
+    ref = backprop(n64, x.double(), y1h.double())
+    for g32, g64 in zip([*gw, *gb], [*ref.weight, *ref.bias]):
+        g64 = g64 / b
+        for s in range(3):
+            got = torch.from_numpy(g32[s]).double()
+            err = (got - g64[s]).norm() / g64[s].norm().clamp_min(1e-30)
+            assert err <= 1e-5, f"seed {s}: relative gradient error {err:.2e}"
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize(("output", "cost"), PAIRS, ids=[f"{o}+{c}" for o, c in PAIRS])
+def test_numba_short_run_matches_float64_every_activation_and_cost(activation, output, cost):
+    pytest.importorskip("numba")
+    eta = 0.05 if "linear" in (activation, output) or "relu" in activation else BASE.eta
+    cfg = dataclasses.replace(BASE, eta=eta)
+    kw = {"activation": activation, "output": output, "cost": cost}
+    n32, n64 = _pair(2, **kw)
+    r32 = _train(n32, cfg, "numba")
+    r64 = _train(n64, cfg, "numpy")
+    assert (r32.accuracy - r64.accuracy).abs().max() <= 1e-4 + 1e-12
+    for p, q in zip(n32.parameters(), n64.parameters()):
+        torch.testing.assert_close(p.double(), q, rtol=1e-4, atol=1e-5)
+
+
+class _Steps(Callback):
+    """Counts steps; with ``on_batch_end`` it also forces per-step gradients."""
+
+    def __init__(self):
+        self.n = 0
+
+    def on_batch_end(self, state):
+        self.n += 1
+
+
+@pytest.mark.parametrize(
+    ("cfg", "callback"),
+    [
+        (BASE, True),
+        (dataclasses.replace(BASE, clip_norm=0.05), False),
+        (dataclasses.replace(BASE, momentum=0.5), False),
+    ],
+    ids=["on_batch_end", "clip", "momentum"],
+)
+@pytest.mark.parametrize("seeds", [1, 3])
+def test_numba_hands_per_step_work_to_numpy_bit_for_bit(cfg, callback, seeds):
+    """What needs per-step gradients runs on the NumPy engine, exactly as if it were chosen."""
+    pytest.importorskip("numba")
+    runs = []
+    for engine in ("numba", "numpy"):
+        net = _net(torch.float32, seeds)
+        cb = [_Steps()] if callback else []
+        r = _train(net, cfg, engine, cb)
+        runs.append((r.accuracy, [p.detach().clone() for p in net.parameters()]))
+    (acc_a, pa), (acc_b, pb) = runs
+    assert torch.equal(acc_a, acc_b)
+    for p, q in zip(pa, pb):
+        assert torch.equal(p, q)
+
+
+def test_numba_chosen_automatically_only_for_fits_worth_loading_it(monkeypatch):
+    """An automatic "numba" leaves small fits to NumPy (bit for bit); named, it always runs;
+    above `NUMBA_MIN_SEED_STEPS` it runs when chosen automatically too."""
+    pytest.importorskip("numba")
+    train_module = importlib.import_module("gradprobe.train")  # (gradprobe.train is a function)
+
+    monkeypatch.delenv(fastepoch.ENGINE_ENV, raising=False)
+    x, y = TRAIN[0].float(), TRAIN[1]
+
+    def fit(explicit):
+        net = _net(torch.float32, 2)
+        t = Trainer(net, BASE)
+        assert t.engine == "numba"
+        if explicit:
+            t.engine = "numba"
+        t.fit((x, y))
+        return t, [p.detach().clone() for p in net.parameters()]
+
+    small, p_small = fit(False)
+    named, p_named = fit(True)
+    assert small._compiled_sgd is None and named._compiled_sgd is not None
+    numpy_net = _net(torch.float32, 2)
+    _train(numpy_net, BASE, "numpy")
+    assert all(torch.equal(p, q) for p, q in zip(p_small, numpy_net.parameters()))
+    # 2 epochs × 20 steps × 2 seeds = 80 seed-steps: over a threshold of 80 it is used.
+    monkeypatch.setattr(train_module, "NUMBA_MIN_SEED_STEPS", 80)
+    big, p_big = fit(False)
+    assert big._compiled_sgd is not None
+    assert all(torch.equal(p, q) for p, q in zip(p_big, p_named))
+    # $GRADPROBE_ENGINE=numba names it: it runs however small the fit.
+    monkeypatch.setattr(train_module, "NUMBA_MIN_SEED_STEPS", 10**9)
+    monkeypatch.setenv(fastepoch.ENGINE_ENV, "numba")
+    forced, _ = fit(False)
+    assert forced._compiled_sgd is not None
+
+
+def test_numba_differs_from_numpy_in_rounding_only():
+    """Without callbacks the compiled engine really runs (other roundings than the NumPy
+    engine, so not bit-identical to it), and counts its steps."""
+    pytest.importorskip("numba")
+    nets = [_net(torch.float32, 3) for _ in range(2)]
+    trainers = []
+    for net, engine in zip(nets, ("numba", "numpy")):
+        t = Trainer(net, BASE)
+        t.engine = engine
+        t.fit((TRAIN[0].float(), TRAIN[1]))
+        trainers.append(t)
+    assert not all(torch.equal(p, q) for p, q in zip(nets[0].parameters(), nets[1].parameters()))
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    assert trainers[0]._compiled_sgd is not None
+    assert trainers[1]._compiled_sgd is None
+
+
+def test_numba_nonfinite_parameters_are_reported():
+    """NaN and ∞ propagate through the kernels (no nnan/ninf fast-math): divergence raises."""
+    pytest.importorskip("numba")
+    from gradprobe import NonFiniteError
+
+    net = _net(torch.float32, 2)
+    t = Trainer(net, dataclasses.replace(BASE, eta=1e30, epochs=1))
+    t.engine = "numba"
+    with pytest.raises(NonFiniteError):
+        t.fit((TRAIN[0].float(), TRAIN[1]))
+
+
+def test_numba_works_without_a_writable_cache(tmp_path):
+    """No cache directory numba can write to: the kernels compile in memory and train."""
+    pytest.importorskip("numba")
+    env = dict(os.environ)
+    env["NUMBA_CACHE_LOCATOR_CLASSES"] = "UserProvidedCacheLocator"
+    env["NUMBA_CACHE_DIR"] = "/dev/null/no-cache"  # cannot be created, even by root
+    src = Path(fastepoch.__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")])
+    code = textwrap.dedent(
+        """
+        import torch
+        from gradprobe import Network, TrainConfig, Trainer, _numba_kernels
+        assert not _numba_kernels.CACHED
+        x = torch.rand(40, 12)
+        y = torch.randint(0, 4, (40,))
+        t = Trainer(Network([12, 5, 4], seeds=2, seed=1), TrainConfig(epochs=1))
+        t.engine = "numba"
+        t.fit((x, y))
+        assert t._compiled_sgd is not None
+        print("ok")
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")
+
+
+def test_compiled_layout_round_trips():
+    """`CompiledSGD.load` / `store` pack and unpack wˡ, bˡ exactly (no numba call)."""
+    pytest.importorskip("numba")
+    net = _net(torch.float32, 3)
+    sgd = _compiled(net)
+    for l, (w, b) in enumerate(zip(net.weights, net.biases)):
+        pw, pb = sgd._views(l)
+        assert np.array_equal(pw, w.detach().numpy())
+        assert np.array_equal(pb, b.detach().numpy())
+    other = Network(SIZES, seeds=3, seed=8)
+    sgd.store(other.weights, other.biases)
+    for p, q in zip(net.parameters(), other.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_numba_padding_columns_stay_zero():
+    """Inside the kernels every layer's input is padded to `fastepoch.PAD` columns; the
+    padding weights start at zero and training keeps them there (L2 and L1)."""
+    pytest.importorskip("numba")
+    x = TRAIN[0].float().numpy()
+    y = torch.nn.functional.one_hot(TRAIN[1], SIZES[-1]).float().numpy()
+    perm = np.stack([np.random.default_rng(s).permutation(len(x)) for s in range(3)])
+    for l1 in (False, True):
+        sgd = _compiled(_net(torch.float32, 3))
+        assert list(sgd.widths) == [16, 16, 16, 4]
+        sgd.run(x, y, perm, 0, 20, eta=0.5, c=1e-2, l1=l1)
+        for l in range(len(SIZES) - 1):
+            i, k, q = SIZES[l], SIZES[l + 1], int(sgd.widths[l])
+            full = sgd.P[:, sgd.woff[l] : sgd.woff[l] + k * q].reshape(3, k, q)
+            assert np.all(np.isfinite(full[:, :, :i])) and np.any(full[:, :, :i] != 0)
+            assert np.all(full[:, :, i:] == 0)
+
+
+def test_numba_byte_inputs_give_the_same_bits():
+    """Inputs that are multiples of 1/256 (MNIST as loaded) go to the kernels as bytes: the
+    same steps, bit for bit, as from float32; other inputs stay float32."""
+    pytest.importorskip("numba")
+    g = torch.Generator().manual_seed(5)
+    x = (torch.randint(0, 256, (60, SIZES[0]), generator=g).float() / 256).numpy()
+    codes = fastepoch.input_bytes(x)
+    assert codes is not None and codes.dtype == np.uint8
+    assert np.array_equal(codes.astype(np.float32) / 256, x)
+    assert fastepoch.input_bytes(x + np.float32(1e-3)) is None
+    assert fastepoch.input_bytes(np.full_like(x, 1.0)) is None  # 256/256: not a byte
+    y = torch.nn.functional.one_hot(torch.randint(0, SIZES[-1], (60,), generator=g)).float()
+    perm = np.stack([np.random.default_rng(s).permutation(60) for s in range(3)])
+    results = []
+    for inputs in (x, codes):
+        sgd = _compiled(_net(torch.float32, 3), batch=7)
+        sgd.run(inputs, y.numpy(), perm, 0, 9, eta=0.5, c=1e-3, l1=False)
+        results.append(sgd.P.copy())
+    assert np.array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize(
+    ("seeds", "epochs", "as_bytes"), [(1, 1, False), (2, 1, True), (1, 2, True)]
+)
+def test_numba_trainer_reads_bytes_when_the_data_are_read_twice(
+    monkeypatch, seeds, epochs, as_bytes
+):
+    """Byte inputs only when seeds × epochs ≥ 2 (the conversion costs about one read); the
+    result is the same either way, bit for bit."""
+    pytest.importorskip("numba")
+    seen = []
+    real = fastepoch.input_bytes
+    monkeypatch.setattr(fastepoch, "input_bytes", lambda x: seen.append(x.shape) or real(x))
+    g = torch.Generator().manual_seed(2)
+    x = torch.randint(0, 256, (50, SIZES[0]), generator=g).float() / 256
+    y = torch.randint(0, SIZES[-1], (50,), generator=g)
+    runs = []
+    for spy in (True, False):
+        if not spy:
+            monkeypatch.setattr(fastepoch, "input_bytes", lambda x: None)  # float32 inputs
+        net = _net(torch.float32, seeds)
+        t = Trainer(net, dataclasses.replace(BASE, epochs=epochs))
+        t.engine = "numba"
+        t.fit((x, y))
+        runs.append([p.detach().clone() for p in net.parameters()])
+    assert (len(seen) == 1) == as_bytes  # once per fit, not per epoch
+    assert all(torch.equal(p, q) for p, q in zip(*runs))

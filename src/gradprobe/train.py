@@ -9,20 +9,27 @@ where r(w) = (λ/n)·w for L2 and (λ/n)·sgn(w) for L1, biases unregularised. W
 network2's update w ← (1 − ηλ/n)·w − η·g. Gradients can be clipped to a maximum norm per seed
 (over all of that seed's parameters) before the update.
 
-The step is BP1–BP4 from `gradprobe.backprop` (batched matrix products over seeds, into
-buffers allocated once per epoch, no autograd), by one of two engines (``Trainer.engine``):
+The step is BP1–BP4 (no autograd), by one of three engines (``Trainer.engine``, the first
+that can run the network unless ``$GRADPROBE_ENGINE`` names another):
 
-* ``"numpy"`` (float32/float64 on the CPU, the default there): `backprop.PackedStep` on packed
-  [wˡ | bˡ] NumPy matrices through OpenBLAS; NumPy's ≈ 1 µs per operation against torch's
-  3–10 µs is what matters at mini-batch 10. δᴸ is scaled by −η/m, so the products are the
-  step itself; with several seeds and nothing that needs the gradients (no callback with
-  ``on_batch_end``, no clipping, no momentum, L2 or none) the update, with network2's decay,
-  happens inside the weight-gradient GEMM (β = 1 − ηλ/n). One thread, whatever the caller's
-  setting (see `_run_epoch`);
+* ``"numba"`` (float32 on the CPU, when numba is installed: the ``fast`` extra): whole chunks
+  of steps compiled (`gradprobe.fastepoch`), every seed inside one call, one thread; the step
+  and network2's decay happen in the weight-gradient pass. It runs an epoch when nothing needs
+  the gradients themselves (no callback with ``on_batch_end``, no clipping, no momentum);
+  otherwise that epoch runs on the NumPy engine, which hands the gradients out. The first use
+  compiles for a few seconds and caches the result on disk (see `gradprobe.fastepoch`); fits
+  too small to repay loading it run on NumPy unless it was named (`Trainer.engine`);
+* ``"numpy"`` (float32/float64 on the CPU; the default there without numba, and for
+  float64): `backprop.PackedStep` on packed [wˡ | bˡ] NumPy matrices through OpenBLAS;
+  NumPy's ≈ 1 µs per operation against torch's 3–10 µs is what matters at mini-batch 10.
+  δᴸ is scaled by −η/m, so the products are the step itself; with several seeds and nothing
+  that needs the gradients (no callback with ``on_batch_end``, no clipping, no momentum, L2
+  or none) the update, with network2's decay, happens inside the weight-gradient GEMM
+  (β = 1 − ηλ/n). One thread, whatever the caller's setting (see `_run_epoch`);
 * ``"torch"`` (any device; the GPU path): `backprop.compile_step`, the same equations in torch.
 
-The two agree to float rounding (tests/test_train_engines.py); a run is bit-identical to a rerun
-on the same machine with the same engine. The trainer knows nothing of probes; it calls
+The engines agree to float rounding (tests/test_train_engines.py); a run is bit-identical to a
+rerun on the same machine with the same engine. The trainer knows nothing of probes; it calls
 `Callback` hooks, and a probe can be one.
 """
 
@@ -39,6 +46,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import fastepoch
 from .backprop import (
     Packed,
     PackedStep,
@@ -58,6 +66,11 @@ from .checkpoints import (
 )
 from .errors import ConfigError, DataError, NonFiniteError
 from .nets import Network
+
+#: Below this many steps × seeds in a fit, an automatically chosen "numba" engine runs the fit
+#: on NumPy (loading numba and the cached kernels, ≈ 0.8 s per process, would cost more than
+#: the ≈ 10–25 µs it saves per seed-step).
+NUMBA_MIN_SEED_STEPS = 50_000
 
 # Bytes of per-seed shuffled rows gathered at once: small enough that the rows are still in
 # cache when the steps read them, and memory stays bounded for many seeds.
@@ -175,6 +188,21 @@ def _xy(data: Data, n_out: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch
     return x.to(dtype), y.long()
 
 
+def _choose_engine(net: Network) -> str:
+    """The first engine of ``$GRADPROBE_ENGINE`` (if set), "numba", "numpy", "torch" that can
+    run ``net``."""
+    w0 = net.weights[0]
+    able = {
+        "numba": fastepoch.supports(net.act, net.cost, w0.dtype, w0.device),
+        "numpy": packable(net.act, net.cost, w0.dtype, w0.device),
+        "torch": True,
+    }
+    forced = fastepoch.forced_engine()
+    if forced is not None and able[forced]:
+        return forced
+    return next(e for e in ("numba", "numpy", "torch") if able[e])
+
+
 def _shuffle_generators(net: Network) -> list[torch.Generator]:
     # Independent of the initialisation stream, derived from the same seed.
     return [
@@ -215,12 +243,32 @@ class Trainer:
         self._params = [*self._views.W, *self._views.B]
         self._grads = [torch.empty_like(t) for t in self._params]
         self._velocity = [torch.zeros_like(t) for t in self._params] if config.momentum else []
-        w0 = net.weights[0]
-        #: "numpy" (`PackedStep`, the CPU engine) or "torch" (`compile_step`, any device).
-        self.engine = "numpy" if packable(net.act, net.cost, w0.dtype, w0.device) else "torch"
-        #: Whether the CPU engine may fuse the SGD step into its GEMMs (when nothing needs the
-        #: gradients themselves); off only to measure what the fusion gains.
+        self._engine = _choose_engine(net)
+        self._engine_explicit = fastepoch.forced_engine() is not None
+        self._seed_steps = 0  # of the current fit: epochs × ⌈n/m⌉ × S
+        #: Whether the CPU engines may fuse the SGD step into their products (when nothing
+        #: needs the gradients themselves); off only to measure what the fusion gains. The
+        #: compiled engine always fuses: with this off, "numba" runs as "numpy".
         self.fuse = True
+        self._compiled_sgd: fastepoch.CompiledSGD | None = None
+        self._inputs: tuple[torch.Tensor, int, np.ndarray] | None = None
+
+    @property
+    def engine(self) -> str:
+        """ "numba" (`gradprobe.fastepoch`, compiled, float32 on the CPU, when numba is
+        installed), "numpy" (`PackedStep`, the CPU engine) or "torch" (`compile_step`, any
+        device): the first that can run the network, or the one ``$GRADPROBE_ENGINE`` names
+        if it can. Set it to choose another (tests and benchmarks do).
+
+        Chosen automatically, "numba" leaves fits of fewer than `NUMBA_MIN_SEED_STEPS` steps
+        (epochs × ⌈n/m⌉ × seeds) to the NumPy engine: loading the compiled kernels costs a
+        process ≈ 0.8 s (≈ 7 s the first time, compiling), more than such a fit gains. Named
+        (here or by ``$GRADPROBE_ENGINE``), it always runs."""
+        return self._engine
+
+    @engine.setter
+    def engine(self, name: str) -> None:
+        self._engine, self._engine_explicit = name, True
 
     # -- callbacks ---------------------------------------------------------------------------
     def _hooks(self, name: str) -> list[Callable[[TrainState], None]]:
@@ -231,10 +279,29 @@ class Trainer:
         ]
 
     # -- the step ----------------------------------------------------------------------------
+    def _compiled(self) -> bool:
+        """Whether this epoch runs on the compiled engine: chosen, able to run the network,
+        and nothing needs a per-step gradient (the contract of the NumPy engine's fused step:
+        no ``on_batch_end`` callback, no clipping, no momentum; ``fuse`` on)."""
+        net, cfg = self.net, self.config
+        w0 = net.weights[0]
+        return (
+            self.engine == "numba"
+            and (self._engine_explicit or self._seed_steps >= NUMBA_MIN_SEED_STEPS)
+            and self.fuse
+            and fastepoch.supports(net.act, net.cost, w0.dtype, w0.device)
+            and not self._hooks("on_batch_end")
+            and cfg.clip_norm is None
+            and not cfg.momentum
+        )
+
     def _run_epoch(
         self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
     ) -> None:
-        if self.engine == "numpy":
+        if self._compiled():
+            self._run_epoch_compiled(x, y1h, state, tick)
+            return
+        if self.engine in ("numpy", "numba"):
             # Overflow shows up as NaN/inf parameters, which `_check_finite` reports.
             # One thread for BLAS and torch, whatever the caller's setting: per seed these
             # products are 10 columns wide, a second thread gains ≤ 1.3× on a quiet machine
@@ -310,6 +377,53 @@ class Trainer:
         finally:
             if single:
                 torch.set_num_threads(threads)
+
+    def _run_epoch_compiled(
+        self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
+    ) -> None:
+        """One epoch on the compiled engine (`fastepoch.CompiledSGD`): the same shuffle,
+        mini-batches and update as the other engines, in chunks of steps (one call each, every
+        seed inside it; the progress bar moves after each)."""
+        net, cfg = self.net, self.config
+        S, n, m = net.n_seeds, x.shape[0], cfg.batch_size
+        if self._compiled_sgd is None:
+            self._compiled_sgd = fastepoch.CompiledSGD(net.sizes, S, net.act, net.cost, m)
+        sgd = self._compiled_sgd
+        W, B = self._views.W, self._views.B
+        sgd.load(W, B)
+        perms = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).numpy()
+        xs = self._compiled_inputs(x)
+        ys = np.ascontiguousarray(y1h.numpy())
+        c = cfg.eta * cfg.lmbda / state.n
+        steps = math.ceil(n / m)
+        # At least 100 steps per call: each call runs the seeds one after the other, and a
+        # seed's parameters leave the cache while the others run (10-step chunks measured
+        # 3.5 % slower with 16 seeds).
+        chunk = max(100, steps // 100)
+        try:
+            for t0 in range(0, steps, chunk):
+                t1 = min(t0 + chunk, steps)
+                sgd.run(xs, ys, perms, t0, t1, eta=cfg.eta, c=c, l1=cfg.regularization == "l1")
+                state.step += t1 - t0
+                tick(t1 - t0)
+        finally:
+            sgd.store(W, B)
+
+    def _compiled_inputs(self, x: torch.Tensor) -> np.ndarray:
+        """x for the compiled engine: as bytes (`fastepoch.input_bytes`, a quarter of the
+        memory traffic) when every input is a multiple of 1/256 and the fit reads the data at
+        least twice (seeds × epochs ≥ 2: the one conversion pass costs about one such read),
+        else float32. Made once per fit (kept while x is the same, unchanged tensor)."""
+        cached = self._inputs
+        if cached is not None and cached[0] is x and cached[1] == x._version:
+            return cached[2]
+        xs = np.ascontiguousarray(x.detach().numpy())
+        if self.net.n_seeds * self.config.epochs >= 2:
+            codes = fastepoch.input_bytes(xs)
+            if codes is not None:
+                xs = codes
+        self._inputs = (x, x._version, xs)
+        return xs
 
     def _run_epoch_packed(
         self, x: torch.Tensor, y1h: torch.Tensor, state: TrainState, tick: Callable[[int], None]
@@ -494,6 +608,7 @@ class Trainer:
         for hook in self._hooks("on_train_begin"):
             hook(state)
         steps = math.ceil(x.shape[0] / self.config.batch_size)
+        self._seed_steps = self.config.epochs * steps * net.n_seeds
         with _progress(self.progress, self.config.epochs, steps, state.epoch) as tick:
             while state.epoch < self.config.epochs and not state.stop:
                 for hook in self._hooks("on_epoch_begin"):
@@ -510,6 +625,7 @@ class Trainer:
                     hook(state)
                 if self.checkpoint is not None:
                     self._save(state)
+        self._inputs = None  # the compiled engine's copy of the inputs: one fit's only
         for hook in self._hooks("on_train_end"):
             hook(state)
         acc = torch.tensor(state.accuracy, dtype=torch.float64).reshape(-1, net.n_seeds).T

@@ -70,17 +70,23 @@ def _trainer_order(trainer: Trainer, n: int) -> np.ndarray:
     return torch.randperm(n, generator=g).numpy()
 
 
+_NUMBA = ["numba"] if importlib.util.find_spec("numba") is not None else []
+
+
 @pytest.mark.parametrize(
-    ("sizes", "seeds", "n", "dtype", "tol"),
+    ("sizes", "seeds", "n", "dtype", "tol", "engine"),
     [
-        ([784, 30, 10], 1, 200, torch.float64, 1e-10),
-        ([784, 30, 10], 3, 200, torch.float64, 1e-10),
-        ([784, 30, 30, 30, 30, 10], 1, 200, torch.float64, 1e-10),
-        ([784, 30, 30, 30, 30, 10], 3, 195, torch.float64, 1e-10),  # a short last mini-batch
-        ([784, 30, 30, 30, 30, 10], 16, 200, torch.float32, 2e-5),
+        ([784, 30, 10], 1, 200, torch.float64, 1e-10, None),
+        ([784, 30, 10], 3, 200, torch.float64, 1e-10, None),
+        ([784, 30, 30, 30, 30, 10], 1, 200, torch.float64, 1e-10, None),
+        ([784, 30, 30, 30, 30, 10], 3, 195, torch.float64, 1e-10, None),  # short last batch
+        ([784, 30, 30, 30, 30, 10], 16, 200, torch.float32, 2e-5, None),
+        # The compiled engine (float32, where numba is installed), named explicitly.
+        *[([784, 30, 10], 1, 200, torch.float32, 2e-5, e) for e in _NUMBA],
+        *[([784, 30, 30, 30, 30, 10], 16, 195, torch.float32, 2e-5, e) for e in _NUMBA],
     ],
 )
-def test_one_epoch_equals_our_trainer(sizes, seeds, n, dtype, tol):
+def test_one_epoch_equals_our_trainer(sizes, seeds, n, dtype, tol, engine):
     """n MNIST images, batch 10, L2, S seeds (seed 0 compared): the same weights after."""
     data = load_data("bundled").training
     x, labels = data.images[:n], data.labels[:n]
@@ -88,6 +94,8 @@ def test_one_epoch_equals_our_trainer(sizes, seeds, n, dtype, tol):
     net = Network(sizes, seeds=seeds, seed=11, dtype=dtype)
     r = ref.ReferenceNetwork.from_gradprobe(net, seed_index=0)
     trainer = Trainer(net, cfg)
+    if engine is not None:
+        trainer.engine = engine
     order = _trainer_order(trainer, n)
 
     trainer.fit((x, labels))
