@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -116,3 +117,50 @@ def test_rows_without_sinks_equal_the_tidy_frame_path():
     assert len(got) > 0
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert got.attrs == want.attrs
+
+
+def test_store_rows_equal_a_per_series_build_sorted_by_step():
+    """The store lays the quantities' series side by side and reads them step by step (no
+    sort); an independent build — each series' rows, concatenated, stable-sorted by step —
+    gives the same rows in the same order."""
+    from gradprobe.probe.history import HistoryStore
+
+    torch.manual_seed(0)
+    model = mlp([10, 8, 8, 4], nn.Tanh)
+    probe = gp.watch(model, flush_every=100, detail_every=3)
+    x, y = data(seed=0)
+    for t in range(11):
+        F.cross_entropy(model(x * (1 + 0.1 * t)), y).backward()
+        if t == 7:
+            model[2].bias.grad[0] = float("nan")  # a non-finite step: nonfinite rows too
+        probe.step()
+        model.zero_grad(set_to_none=True)
+    rec = probe._recorder
+    chunk, ctx = rec.flush(), rec.context()
+    parts = []
+    for q in probe.quantities:
+        for layer, quantity, value, mask in q.series(chunk, ctx):
+            mask = np.asarray(mask, dtype=bool)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "step": chunk.steps[mask].astype(np.int64),
+                        "layer": layer,
+                        "quantity": quantity,
+                        "value": np.asarray(value, dtype=np.float64)[mask],
+                    }
+                )
+            )
+    want = pd.concat(parts, ignore_index=True).sort_values("step", kind="stable")
+    store = HistoryStore()
+    store.add_chunk(chunk, ctx, probe.quantities)
+    got = store.frame()
+    assert len(got) > 11 * len(probe.layer_names)
+    assert set(got.quantity) >= {"saturation", "nonfinite_origin", "update_ratio", "speed"}
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), want.reset_index(drop=True), check_exact=True
+    )
+    recs = store.records(store._recent[0])
+    for row in got.itertuples():
+        assert recs[row.step][row.layer][row.quantity] == row.value or np.isnan(row.value)
+    probe.close()

@@ -24,7 +24,7 @@ from torch import nn
 
 from gradprobe.errors import ConfigError
 from gradprobe.probe.diagnose import Finding, diagnose
-from gradprobe.probe.history import META_KEY, HistoryStore, chunk_frame, records, save_history
+from gradprobe.probe.history import META_KEY, HistoryStore, chunk_records, save_history
 from gradprobe.probe.layers import discover_layers, select_layers, unwrap
 from gradprobe.probe.meanfield import capture as capture_meanfield
 from gradprobe.probe.quantities import DEFAULT_QUANTITIES, OutputQuantity, Quantity, UpdateRatio
@@ -227,8 +227,8 @@ class Probe:
         if last is None:
             return {}
         one = last.rows(slice(last.n - 1, last.n))
-        df = chunk_frame(one, self._recorder.context(), self.quantities)
-        return records(df).get(int(one.steps[0]), {})
+        recs = chunk_records(one, self._recorder.context(), self.quantities)
+        return recs.get(int(one.steps[0]), {})
 
     def flush(self) -> None:
         """Fetch the buffered steps from the device now and feed them to the sinks."""
@@ -312,17 +312,13 @@ class Probe:
         chunk = self._recorder.flush()
         if chunk is None:
             return
-        ctx = self._recorder.context()
-        if not self.sinks:  # no DataFrame needed: codes straight into the store
-            self._store.add_chunk(chunk, ctx, self.quantities)
+        rows = self._store.add_chunk(chunk, self._recorder.context(), self.quantities)
+        if rows is None or not self.sinks:
             return
-        df = chunk_frame(chunk, ctx, self.quantities)
-        self._store.add(chunk, df)
-        if len(df):
-            recs = records(df)
-            for step in sorted(recs):
-                for sink in self.sinks:
-                    sink(step, recs[step])
+        recs = self._store.records(rows)
+        for step in sorted(recs):
+            for sink in self.sinks:
+                sink(step, recs[step])
 
 
 def watch(
