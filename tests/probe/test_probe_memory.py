@@ -164,3 +164,28 @@ def test_store_rows_equal_a_per_series_build_sorted_by_step():
     for row in got.itertuples():
         assert recs[row.step][row.layer][row.quantity] == row.value or np.isnan(row.value)
     probe.close()
+
+
+def test_staged_chunks_stay_bounded_and_settle_on_read(monkeypatch):
+    """Without sinks the flushed chunks wait raw until STAGE_STEPS steps (or STAGE_BYTES) have
+    gathered; then, or on any read, they become rows — the same rows as flushing each time."""
+    import importlib
+
+    watch_mod = importlib.import_module("gradprobe.probe.watch")
+    monkeypatch.setattr(watch_mod, "STAGE_STEPS", 12)
+    torch.manual_seed(0)
+    a = mlp([10, 8, 8, 4], nn.Tanh)
+    b = mlp([10, 8, 8, 4], nn.Tanh)
+    b.load_state_dict(a.state_dict())
+    staged = gp.watch(a, flush_every=8, max_steps=30)
+    # a sink: rows at every flush
+    direct = gp.watch(b, flush_every=8, max_steps=30, sinks=[lambda step, recs: None])
+    for t in range(50):
+        _run(staged, a, t + 1, start=t)
+        _run(direct, b, t + 1, start=t)
+        assert staged._staged_steps < 12 + 8  # at most one flush beyond the bound
+    assert staged._store.steps_held > 0  # rows were derived without a read
+    pd.testing.assert_frame_equal(staged.history, direct.history, check_exact=True)
+    assert staged._staged == []
+    staged.close()
+    direct.close()
