@@ -37,11 +37,16 @@ def _run(probe, model, steps, start=0, checkpoints=()):
     return seen
 
 
-def _pair(**kw):
+def _twins(act=nn.Tanh):
     torch.manual_seed(0)
-    a = mlp([10, 8, 8, 4], nn.Tanh)
-    b = mlp([10, 8, 8, 4], nn.Tanh)
+    a = mlp([10, 8, 8, 4], act)
+    b = mlp([10, 8, 8, 4], act)
     b.load_state_dict(a.state_dict())
+    return a, b
+
+
+def _pair(**kw):
+    a, b = _twins()
     return a, gp.watch(a, flush_every=8, **kw), b, gp.watch(b, flush_every=8)
 
 
@@ -105,10 +110,7 @@ def test_downsample_needs_max_steps():
 def test_rows_without_sinks_equal_the_tidy_frame_path():
     """The store's direct path (no sink: no DataFrame per chunk) gives the same history as
     the DataFrame path taken when a sink needs records."""
-    torch.manual_seed(0)
-    a = mlp([10, 8, 8, 4], nn.ReLU)
-    b = mlp([10, 8, 8, 4], nn.ReLU)
-    b.load_state_dict(a.state_dict())
+    a, b = _twins(nn.ReLU)
     direct = gp.watch(a, flush_every=5, detail_every=3)
     framed = gp.watch(b, flush_every=5, detail_every=3, sinks=[lambda step, recs: None])
     _run(direct, a, 23)
@@ -173,10 +175,7 @@ def test_staged_chunks_stay_bounded_and_settle_on_read(monkeypatch):
 
     watch_mod = importlib.import_module("gradprobe.probe.watch")
     monkeypatch.setattr(watch_mod, "STAGE_STEPS", 12)
-    torch.manual_seed(0)
-    a = mlp([10, 8, 8, 4], nn.Tanh)
-    b = mlp([10, 8, 8, 4], nn.Tanh)
-    b.load_state_dict(a.state_dict())
+    a, b = _twins()
     staged = gp.watch(a, flush_every=8, max_steps=30)
     # a sink: rows at every flush
     direct = gp.watch(b, flush_every=8, max_steps=30, sinks=[lambda step, recs: None])
