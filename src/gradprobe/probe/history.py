@@ -151,7 +151,7 @@ class HistoryStore:
     whatever the number of steps; ``every`` (the probe's) makes the stride count recorded
     steps.
 
-    Rows are kept as blocks of codes (one per flushed chunk); eviction drops whole blocks and
+    Rows are kept as blocks of codes (one per :meth:`add_chunk`); eviction drops whole blocks and
     copies at most one partial block, so a long run does not re-copy its history at every
     flush (which let resident memory creep up by the size of the copies) and creates no
     Python object per row. :meth:`frame` builds the DataFrame on demand (cached until the

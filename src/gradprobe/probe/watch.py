@@ -332,7 +332,9 @@ class Probe:
         chunk = self._recorder.flush()
         if chunk is not None:
             ctx = self._recorder.context()
-            if self._staged and ctx != self._staged_ctx:
+            if self._staged and (
+                ctx != self._staged_ctx or chunk.extra.keys() != self._staged[0].extra.keys()
+            ):  # chunks of one batch share the context and the raw layout
                 self._settle()
             self._staged.append(chunk)
             self._staged_ctx = ctx
