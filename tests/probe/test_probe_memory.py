@@ -188,3 +188,45 @@ def test_staged_chunks_stay_bounded_and_settle_on_read(monkeypatch):
     assert staged._staged == []
     staged.close()
     direct.close()
+
+
+def test_a_step_quantity_that_starts_late_keeps_every_value_through_staging():
+    """A ``measure_step`` quantity whose first value comes after some flushes (its raw buffer
+    is created then) settles the staged chunks before its own; nothing is lost."""
+    from gradprobe.probe.quantities import DEFAULT_QUANTITIES, Quantity
+
+    class Late(Quantity):
+        name = "late"
+        reads = ("gradient",)
+        columns = ("late",)
+
+        def __init__(self):
+            self.calls = 0
+
+        def measure_step(self, grads, params):
+            self.calls += 1
+            if self.calls <= 10:
+                return None
+            return torch.stack([g.abs().max() for g in grads if g is not None])
+
+        def series(self, chunk, ctx):
+            raw = chunk.extra.get(self.name)
+            if raw is None:
+                return
+            yield "(model)", "late", raw.max(axis=1), raw.max(axis=1) >= 0
+
+    a, _ = _twins()
+    probe = gp.watch(a, flush_every=4, quantities=(*DEFAULT_QUANTITIES, Late()))
+    seen = []
+    x, y = data(seed=0)
+    for t in range(20):
+        F.cross_entropy(a(x * (1 + 0.01 * t)), y).backward()
+        seen.append(max(float(p.grad.abs().max()) for p in a.parameters()))
+        probe.step()
+        a.zero_grad(set_to_none=True)
+    df = probe.history
+    late = df[df.quantity == "late"].set_index("step")["value"]
+    assert list(late.index) == list(range(10, 20))
+    assert late.to_numpy() == pytest.approx(seen[10:], rel=1e-6)
+    assert sorted(set(df.step)) == list(range(20))
+    probe.close()
