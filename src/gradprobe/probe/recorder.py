@@ -128,7 +128,7 @@ class Recorder:
         for qi, q in enumerate(self._outq):
             names = [n for n, m in modules.items() if q.selects(n, m)]
             self._out_modules.append(names)
-            S = max(1, len(names) * MAX_CALLS)
+            S = len(names) * MAX_CALLS  # 0 when nothing is hooked: empty raw blocks
             self._out_buf.append(
                 torch.zeros(F, S, q.width, dtype=self._acc_dtype, device=self.device)
             )

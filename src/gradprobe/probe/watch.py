@@ -51,7 +51,7 @@ LayerRecords = dict[str, dict[str, float]]
 #: ``flush``, …) or the layer context changes; their rows are then derived in one pass, so the
 #: per-series Python work of the quantities is paid once per batch of flushes, not per flush.
 STAGE_STEPS = 1024
-STAGE_BYTES = 4 * 2**20
+STAGE_BYTES = 2**20
 
 #: Default ``detail_every``: parameter norms, update ratio and activation statistics are
 #: recorded at every DETAIL_EVERY-th recorded step.
