@@ -87,6 +87,11 @@ class OriginFinder:
     """Captures what a replay needs (hooks on the root module) and, on demand, names the
     producer of a non-finite value; see the module docstring for the rules.
 
+    Per recorded forward: a reference to the inputs, the RNG state, and the output with
+    ``retain_grad()`` (so ∂C/∂output is kept by autograd itself, for the ``loss`` rule; a
+    side effect: the output tensor's ``.grad`` is set). The references are dropped at the
+    next forward or ``probe.step()``.
+
     ``module`` is the watched model, ``params`` the probe's flat parameter list,
     ``layer_of`` the layer name of each parameter index.
     """
