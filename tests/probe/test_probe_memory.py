@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -36,11 +37,16 @@ def _run(probe, model, steps, start=0, checkpoints=()):
     return seen
 
 
-def _pair(**kw):
+def _twins(act=nn.Tanh):
     torch.manual_seed(0)
-    a = mlp([10, 8, 8, 4], nn.Tanh)
-    b = mlp([10, 8, 8, 4], nn.Tanh)
+    a = mlp([10, 8, 8, 4], act)
+    b = mlp([10, 8, 8, 4], act)
     b.load_state_dict(a.state_dict())
+    return a, b
+
+
+def _pair(**kw):
+    a, b = _twins()
     return a, gp.watch(a, flush_every=8, **kw), b, gp.watch(b, flush_every=8)
 
 
@@ -104,10 +110,7 @@ def test_downsample_needs_max_steps():
 def test_rows_without_sinks_equal_the_tidy_frame_path():
     """The store's direct path (no sink: no DataFrame per chunk) gives the same history as
     the DataFrame path taken when a sink needs records."""
-    torch.manual_seed(0)
-    a = mlp([10, 8, 8, 4], nn.ReLU)
-    b = mlp([10, 8, 8, 4], nn.ReLU)
-    b.load_state_dict(a.state_dict())
+    a, b = _twins(nn.ReLU)
     direct = gp.watch(a, flush_every=5, detail_every=3)
     framed = gp.watch(b, flush_every=5, detail_every=3, sinks=[lambda step, recs: None])
     _run(direct, a, 23)
@@ -116,3 +119,114 @@ def test_rows_without_sinks_equal_the_tidy_frame_path():
     assert len(got) > 0
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert got.attrs == want.attrs
+
+
+def test_store_rows_equal_a_per_series_build_sorted_by_step():
+    """The store lays the quantities' series side by side and reads them step by step (no
+    sort); an independent build — each series' rows, concatenated, stable-sorted by step —
+    gives the same rows in the same order."""
+    from gradprobe.probe.history import HistoryStore
+
+    torch.manual_seed(0)
+    model = mlp([10, 8, 8, 4], nn.Tanh)
+    probe = gp.watch(model, flush_every=100, detail_every=3)
+    x, y = data(seed=0)
+    for t in range(11):
+        F.cross_entropy(model(x * (1 + 0.1 * t)), y).backward()
+        if t == 7:
+            model[2].bias.grad[0] = float("nan")  # a non-finite step: nonfinite rows too
+        probe.step()
+        model.zero_grad(set_to_none=True)
+    rec = probe._recorder
+    chunk, ctx = rec.flush(), rec.context()
+    parts = []
+    for q in probe.quantities:
+        for layer, quantity, value, mask in q.series(chunk, ctx):
+            mask = np.asarray(mask, dtype=bool)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "step": chunk.steps[mask].astype(np.int64),
+                        "layer": layer,
+                        "quantity": quantity,
+                        "value": np.asarray(value, dtype=np.float64)[mask],
+                    }
+                )
+            )
+    want = pd.concat(parts, ignore_index=True).sort_values("step", kind="stable")
+    store = HistoryStore()
+    store.add_chunk(chunk, ctx, probe.quantities)
+    got = store.frame()
+    assert len(got) > 11 * len(probe.layer_names)
+    assert set(got.quantity) >= {"saturation", "nonfinite_origin", "update_ratio", "speed"}
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), want.reset_index(drop=True), check_exact=True
+    )
+    recs = store.records(store._recent[0])
+    for row in got.itertuples():
+        assert recs[row.step][row.layer][row.quantity] == row.value or np.isnan(row.value)
+    probe.close()
+
+
+def test_staged_chunks_stay_bounded_and_settle_on_read(monkeypatch):
+    """Without sinks the flushed chunks wait raw until STAGE_STEPS steps (or STAGE_BYTES) have
+    gathered; then, or on any read, they become rows — the same rows as flushing each time."""
+    import importlib
+
+    watch_mod = importlib.import_module("gradprobe.probe.watch")
+    monkeypatch.setattr(watch_mod, "STAGE_STEPS", 12)
+    a, b = _twins()
+    staged = gp.watch(a, flush_every=8, max_steps=30)
+    # a sink: rows at every flush
+    direct = gp.watch(b, flush_every=8, max_steps=30, sinks=[lambda step, recs: None])
+    for t in range(50):
+        _run(staged, a, t + 1, start=t)
+        _run(direct, b, t + 1, start=t)
+        assert staged._staged_steps < 12 + 8  # at most one flush beyond the bound
+    assert staged._store.steps_held > 0  # rows were derived without a read
+    pd.testing.assert_frame_equal(staged.history, direct.history, check_exact=True)
+    assert staged._staged == []
+    staged.close()
+    direct.close()
+
+
+def test_a_step_quantity_that_starts_late_keeps_every_value_through_staging():
+    """A ``measure_step`` quantity whose first value comes after some flushes (its raw buffer
+    is created then) settles the staged chunks before its own; nothing is lost."""
+    from gradprobe.probe.quantities import DEFAULT_QUANTITIES, Quantity
+
+    class Late(Quantity):
+        name = "late"
+        reads = ("gradient",)
+        columns = ("late",)
+
+        def __init__(self):
+            self.calls = 0
+
+        def measure_step(self, grads, params):
+            self.calls += 1
+            if self.calls <= 10:
+                return None
+            return torch.stack([g.abs().max() for g in grads if g is not None])
+
+        def series(self, chunk, ctx):
+            raw = chunk.extra.get(self.name)
+            if raw is None:
+                return
+            yield "(model)", "late", raw.max(axis=1), raw.max(axis=1) >= 0
+
+    a, _ = _twins()
+    probe = gp.watch(a, flush_every=4, quantities=(*DEFAULT_QUANTITIES, Late()))
+    seen = []
+    x, y = data(seed=0)
+    for t in range(20):
+        F.cross_entropy(a(x * (1 + 0.01 * t)), y).backward()
+        seen.append(max(float(p.grad.abs().max()) for p in a.parameters()))
+        probe.step()
+        a.zero_grad(set_to_none=True)
+    df = probe.history
+    late = df[df.quantity == "late"].set_index("step")["value"]
+    assert list(late.index) == list(range(10, 20))
+    assert late.to_numpy() == pytest.approx(seen[10:], rel=1e-6)
+    assert sorted(set(df.step)) == list(range(20))
+    probe.close()

@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,54 +44,43 @@ def empty_history() -> pd.DataFrame:
     )
 
 
-def series_rows(
+def series_table(
     chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]
-) -> Iterator[tuple[np.ndarray, str, str, np.ndarray]]:
-    """Each quantity's series in the chunk, as (steps [k], layer, quantity, values [k] float64)
-    for the k recorded steps; series with no recorded step are skipped."""
+) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """Every quantity's series in the chunk side by side: ``(layers [k], names [k], values
+    [n, k] float64, mask [n, k] bool)``, one column per series in the quantities' order, one
+    row per step. Read in row-major order, ``values[mask]`` lists the rows by step and, within
+    a step, in series order (layers in forward order) — the history's order, with no sort."""
+    layers: list[str] = []
+    names: list[str] = []
+    values: list[np.ndarray] = []
+    masks: list[np.ndarray] = []
+    n = chunk.n
     for q in quantities:
         for layer, quantity, value, mask in q.series(chunk, ctx):
-            if not np.any(mask):
-                continue
-            yield chunk.steps[mask], layer, quantity, np.asarray(value, dtype=np.float64)[mask]
+            layers.append(layer)
+            names.append(quantity)
+            values.append(value)
+            masks.append(mask)
+    k = len(layers)
+    vals = np.empty((n, k), dtype=np.float64)
+    keep = np.empty((n, k), dtype=bool)
+    for j in range(k):
+        vals[:, j] = values[j]
+        keep[:, j] = masks[j]
+    return layers, names, vals, keep
 
 
-def chunk_frame(chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]) -> pd.DataFrame:
-    """Tidy rows for one chunk: every quantity's series, sorted by step (stable, so within a
-    step the rows keep the quantities' order: layers in forward order)."""
-    steps: list[np.ndarray] = []
-    layers: list[np.ndarray] = []
-    names: list[np.ndarray] = []
-    values: list[np.ndarray] = []
-    for st, layer, quantity, value in series_rows(chunk, ctx, quantities):
-        steps.append(st)
-        layers.append(np.full(len(st), layer, dtype=object))
-        names.append(np.full(len(st), quantity, dtype=object))
-        values.append(value)
-    if not steps:
-        return empty_history()
-    df = pd.DataFrame(
-        {
-            "step": np.concatenate(steps).astype(np.int64),
-            "layer": pd.Categorical(np.concatenate(layers)).astype(str),
-            "quantity": np.concatenate(names).astype(str),
-            "value": np.concatenate(values),
-        }
-    )
-    return df.sort_values("step", kind="stable").reset_index(drop=True)
-
-
-def records(df: pd.DataFrame) -> dict[int, dict[str, dict[str, float]]]:
-    """``{step: {layer: {quantity: value}}}`` for the rows of ``df``."""
+def chunk_records(
+    chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]
+) -> dict[int, dict[str, dict[str, float]]]:
+    """``{step: {layer: {quantity: value}}}`` for the chunk's recorded values."""
+    layers, names, vals, keep = series_table(chunk, ctx, quantities)
+    steps = chunk.steps.tolist()
     out: dict[int, dict[str, dict[str, float]]] = {}
-    for step, layer, quantity, value in zip(
-        df["step"].tolist(),
-        df["layer"].tolist(),
-        df["quantity"].tolist(),
-        df["value"].tolist(),
-        strict=True,
-    ):
-        out.setdefault(int(step), {}).setdefault(layer, {})[quantity] = float(value)
+    rows, cols = np.nonzero(keep)
+    for i, j, v in zip(rows.tolist(), cols.tolist(), vals[keep].tolist(), strict=True):
+        out.setdefault(int(steps[i]), {}).setdefault(layers[j], {})[names[j]] = v
     return out
 
 
@@ -162,7 +151,7 @@ class HistoryStore:
     whatever the number of steps; ``every`` (the probe's) makes the stride count recorded
     steps.
 
-    Rows are kept as blocks of codes (one per flushed chunk); eviction drops whole blocks and
+    Rows are kept as blocks of codes (one per :meth:`add_chunk`); eviction drops whole blocks and
     copies at most one partial block, so a long run does not re-copy its history at every
     flush (which let resident memory creep up by the size of the copies) and creates no
     Python object per row. :meth:`frame` builds the DataFrame on demand (cached until the
@@ -221,26 +210,6 @@ class HistoryStore:
         return len(self._steps) + self._old_steps
 
     # ------------------------------------------------------------------ adding
-    def _codes(self, column: pd.Series, table: list[str], index: dict[str, int]) -> np.ndarray:
-        codes, uniques = pd.factorize(column, sort=False)
-        lookup = np.empty(len(uniques), dtype=np.int64)
-        for i, name in enumerate(uniques):
-            name = str(name)
-            code = index.get(name)
-            if code is None:
-                code = index[name] = len(table)
-                table.append(name)
-            lookup[i] = code
-        return lookup[codes] if len(codes) else np.zeros(0, dtype=np.int64)
-
-    def _encode(self, df: pd.DataFrame) -> Rows:
-        return Rows(
-            df["step"].to_numpy(dtype=np.int64, copy=True),
-            self._codes(df["layer"], self._layers, self._layer_code).astype(np.int32),
-            self._codes(df["quantity"], self._names, self._name_code).astype(np.int16),
-            df["value"].to_numpy(dtype=np.float64, copy=True),
-        )
-
     def _decode(self, rows: Rows) -> pd.DataFrame:
         layers = np.asarray(self._layers, dtype=object)
         names = np.asarray(self._names, dtype=object)
@@ -260,34 +229,42 @@ class HistoryStore:
             table.append(name)
         return code
 
-    def add_chunk(self, chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]) -> None:
-        """Append a chunk's rows straight from the quantities' series (the rows
-        :func:`chunk_frame` would make, in the same order, without building a DataFrame)."""
-        steps: list[np.ndarray] = []
-        layers: list[np.ndarray] = []
-        names: list[np.ndarray] = []
-        values: list[np.ndarray] = []
-        for st, layer, quantity, value in series_rows(chunk, ctx, quantities):
-            steps.append(st)
-            layers.append(np.full(len(st), self._code(layer, self._layers, self._layer_code)))
-            names.append(np.full(len(st), self._code(quantity, self._names, self._name_code)))
-            values.append(value)
+    def add_chunk(self, chunk: Chunk, ctx: Context, quantities: Iterable[Quantity]) -> Rows | None:
+        """Append a chunk's rows straight from the quantities' series, as codes (no DataFrame,
+        no sort: see :func:`series_table`). Returns the rows added (None when none)."""
+        layers, names, vals, keep = series_table(chunk, ctx, quantities)
+        used = keep.any(axis=0)  # name tables hold only names that have rows
+        lcode = np.zeros(len(layers), dtype=np.int32)
+        qcode = np.zeros(len(names), dtype=np.int16)
+        for j in np.flatnonzero(used).tolist():
+            lcode[j] = self._code(layers[j], self._layers, self._layer_code)
+            qcode[j] = self._code(names[j], self._names, self._name_code)
         rows = None
-        if steps:
-            st = np.concatenate(steps).astype(np.int64)
-            order = np.argsort(st, kind="stable")
+        if used.any():
+            shape = keep.shape
             rows = Rows(
-                st[order],
-                np.concatenate(layers).astype(np.int32)[order],
-                np.concatenate(names).astype(np.int16)[order],
-                np.concatenate(values)[order],
+                np.broadcast_to(chunk.steps.astype(np.int64)[:, None], shape)[keep],
+                np.broadcast_to(lcode, shape)[keep],
+                np.broadcast_to(qcode, shape)[keep],
+                vals[keep],
             )
         self._add_rows(chunk, rows)
+        return rows
 
-    def add(self, chunk: Chunk, df: pd.DataFrame) -> None:
-        """Append a chunk's rows (``df``: its tidy frame, sorted by step); move the oldest
-        steps beyond ``max_steps`` out of the full-resolution window (spill, thin, drop)."""
-        self._add_rows(chunk, self._encode(df) if len(df) else None)
+    def records(self, rows: Rows) -> dict[int, dict[str, dict[str, float]]]:
+        """``{step: {layer: {quantity: value}}}`` for ``rows`` (what :func:`records` gives for
+        the same rows as a DataFrame)."""
+        layers, names = self._layers, self._names
+        out: dict[int, dict[str, dict[str, float]]] = {}
+        for step, layer, quantity, value in zip(
+            rows.steps.tolist(),
+            rows.layer.tolist(),
+            rows.quantity.tolist(),
+            rows.value.tolist(),
+            strict=True,
+        ):
+            out.setdefault(step, {}).setdefault(layers[layer], {})[names[quantity]] = value
+        return out
 
     def _add_rows(self, chunk: Chunk, rows: Rows | None) -> None:
         self.last_chunk = chunk

@@ -33,7 +33,6 @@ non-finite layer merely propagated it):
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -71,9 +70,27 @@ def finite(x: Any) -> bool:
     return True
 
 
+class _Ref:
+    """A reference that copies and pickles as an empty one (a deep copy of the watched model
+    copies its hooks, hence the finder: a non-leaf tensor cannot be deep-copied)."""
+
+    __slots__ = ("t",)
+
+    def __init__(self) -> None:
+        self.t: torch.Tensor | None = None
+
+    def __reduce__(self) -> tuple[type[_Ref], tuple[()]]:
+        return (_Ref, ())
+
+
 class OriginFinder:
     """Captures what a replay needs (hooks on the root module) and, on demand, names the
     producer of a non-finite value; see the module docstring for the rules.
+
+    Per recorded forward: a reference to the inputs, the RNG state, and the output with
+    ``retain_grad()`` (so ∂C/∂output is kept by autograd itself, for the ``loss`` rule; a
+    side effect: the output tensor's ``.grad`` is set). The references are dropped at the
+    next forward or ``probe.step()``.
 
     ``module`` is the watched model, ``params`` the probe's flat parameter list,
     ``layer_of`` the layer name of each parameter index.
@@ -94,7 +111,7 @@ class OriginFinder:
         self._kwargs: Any = None
         self._rng: torch.Tensor | None = None
         self._cuda_rng: list[torch.Tensor] | None = None
-        self._out_grad: torch.Tensor | None = None
+        self._out = _Ref()  # the forward's output, its gradient retained
         self._captured = False
         self.replaying = False
         self._versions: list[int] | None = None
@@ -112,18 +129,18 @@ class OriginFinder:
         self._cuda_rng = None
         if torch.cuda.is_initialized():  # (not initialised when not available)
             self._cuda_rng = torch.cuda.get_rng_state_all()
-        self._out_grad = None
+        self._out.t = None
         self._captured = True
 
     def _post(self, mod: nn.Module, args: Any, out: Any) -> None:
         if self.replaying or not torch.is_grad_enabled() or not self._is_active():
             return
-        for t in itertools.islice(_tensors(out), 1):
-            if t.requires_grad:
-                t.register_hook(self._keep_grad)
-
-    def _keep_grad(self, g: torch.Tensor) -> None:
-        self._out_grad = g
+        t = out if isinstance(out, torch.Tensor) else next(_tensors(out), None)
+        if t is not None and t.requires_grad:
+            # autograd keeps ∂C/∂output in t.grad (no Python call in backward, and cheaper
+            # than a tensor hook); the reference is dropped at the next forward or step
+            t.retain_grad()
+            self._out.t = t
 
     def optimizer_stepped(self) -> None:
         """Called after every optimiser step (``watch(..., optimizer=)``): remember each
@@ -133,7 +150,7 @@ class OriginFinder:
     def new_step(self) -> None:
         """Forget the captured inputs (called at the end of every ``probe.step()``)."""
         self._args = self._kwargs = None
-        self._out_grad = None
+        self._out.t = None
         self._captured = False
 
     def remove(self) -> None:
@@ -197,7 +214,8 @@ class OriginFinder:
                     layer, why = _stacked_producer(name, mod, margs, mkwargs, layers)
                     detail += why
                 return NonFiniteEvent(step, layer, name, "forward", detail)
-            if self._out_grad is not None and not finite(self._out_grad):
+            out_grad = self._out.t.grad if self._out.t is not None else None
+            if out_grad is not None and not finite(out_grad):
                 return NonFiniteEvent(
                     step,
                     LOSS_NAME,

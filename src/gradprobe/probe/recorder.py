@@ -128,7 +128,7 @@ class Recorder:
         for qi, q in enumerate(self._outq):
             names = [n for n, m in modules.items() if q.selects(n, m)]
             self._out_modules.append(names)
-            S = max(1, len(names) * MAX_CALLS)
+            S = len(names) * MAX_CALLS  # 0 when nothing is hooked: empty raw blocks
             self._out_buf.append(
                 torch.zeros(F, S, q.width, dtype=self._acc_dtype, device=self.device)
             )
@@ -389,6 +389,7 @@ class Recorder:
                 pass
         if not done:
             self._grad_row(grads, r)
+        data: list[torch.Tensor] | None = None
         if self.detail:
             row = self._buf[r]
             if self.need_param or self.need_update:
@@ -402,7 +403,9 @@ class Recorder:
         for q in self._stepq:
             if q.detail and not self.detail:
                 continue
-            v = q.measure_step(grads, self._data())
+            if data is None:
+                data = self._data()
+            v = q.measure_step(grads, data)
             if v is None:
                 continue
             buf = self._extra_buf.get(q.name)
@@ -443,18 +446,13 @@ class Recorder:
     def _output_row(self, qi: int, r: int) -> None:
         """Sum this step's hook statistics per call site into the buffer row [S, width]."""
         pending = self._pending[qi]
+        if not pending:  # nothing measured: the row's counts stay 0 (reset at each flush)
+            return
         row = self._out_buf[qi][r]
         row.zero_()
-        if pending:
-            key = tuple(s for s, _ in pending)
-            index = self._index_cache.get(key)
-            if index is None:
-                if len(self._index_cache) > 256:
-                    self._index_cache.clear()
-                index = torch.tensor(key, dtype=torch.long, device=self.device)
-                self._index_cache[key] = index
-            vals = torch.stack([v for _, v in pending]).to(self._acc_dtype)
-            row.index_add_(0, index, vals)
+        index = self._index(tuple(s for s, _ in pending))
+        vals = torch.stack([v for _, v in pending]).to(self._acc_dtype)
+        row.index_add_(0, index, vals)
         self._out_n[qi][r] = self._pending_n[qi]
         pending.clear()
         self._pending_n[qi][:] = 0
@@ -462,6 +460,8 @@ class Recorder:
     def _norms(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         """‖t‖₂ of each tensor as 0-d tensors of ``self.dtype`` on ``self.device``, with one
         ``torch._foreach_norm`` per (device, dtype) group (one in the usual case)."""
+        if self._fast and not self._sharded:  # one device, float dtypes ≤ self.dtype
+            return list(torch._foreach_norm(tensors, 2, **self._norm_kw))  # type: ignore[arg-type]
         groups: dict[tuple[torch.device, torch.dtype], list[int]] = {}
         for i, t in enumerate(tensors):
             groups.setdefault((t.device, t.dtype), []).append(i)
@@ -499,14 +499,17 @@ class Recorder:
         if len(where) == len(grads):
             torch.stack(self._norms(present), out=row)
             return
-        key = tuple(where)
+        row.index_copy_(0, self._index(tuple(where)), torch.stack(self._norms(present)))
+
+    def _index(self, key: tuple[int, ...]) -> torch.Tensor:
+        """``key`` as a long tensor on the device, cached (at most 256 keys)."""
         index = self._index_cache.get(key)
         if index is None:
             if len(self._index_cache) > 256:
                 self._index_cache.clear()
-            index = torch.tensor(where, dtype=torch.long, device=self.device)
+            index = torch.tensor(key, dtype=torch.long, device=self.device)
             self._index_cache[key] = index
-        row.index_copy_(0, index, torch.stack(self._norms(present)))
+        return index
 
     def _data(self) -> list[torch.Tensor]:
         if self._sharded:

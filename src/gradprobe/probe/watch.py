@@ -24,10 +24,17 @@ from torch import nn
 
 from gradprobe.errors import ConfigError
 from gradprobe.probe.diagnose import Finding, diagnose
-from gradprobe.probe.history import META_KEY, HistoryStore, chunk_frame, records, save_history
+from gradprobe.probe.history import META_KEY, HistoryStore, chunk_records, save_history
 from gradprobe.probe.layers import discover_layers, select_layers, unwrap
 from gradprobe.probe.meanfield import capture as capture_meanfield
-from gradprobe.probe.quantities import DEFAULT_QUANTITIES, OutputQuantity, Quantity, UpdateRatio
+from gradprobe.probe.quantities import (
+    DEFAULT_QUANTITIES,
+    Chunk,
+    Context,
+    OutputQuantity,
+    Quantity,
+    UpdateRatio,
+)
 from gradprobe.probe.quantities.bias_speed import speed_source
 from gradprobe.probe.recorder import NAN_CHECKS, Recorder
 from gradprobe.probe.what_if import Loss, what_if
@@ -38,6 +45,13 @@ from gradprobe.probe.what_if import Loss, what_if
 Sink = Callable[[int, dict[str, dict[str, float]]], Any]
 
 LayerRecords = dict[str, dict[str, float]]
+
+#: Without sinks, flushed chunks wait on the host (raw numbers) until STAGE_STEPS recorded
+#: steps or STAGE_BYTES bytes have gathered, a reader asks (``history``, ``latest``,
+#: ``flush``, …) or the layer context changes; their rows are then derived in one pass, so the
+#: per-series Python work of the quantities is paid once per batch of flushes, not per flush.
+STAGE_STEPS = 1024
+STAGE_BYTES = 2**20
 
 #: Default ``detail_every``: parameter norms, update ratio and activation statistics are
 #: recorded at every DETAIL_EVERY-th recorded step.
@@ -148,6 +162,9 @@ class Probe:
         self._store = HistoryStore(
             max_steps=max_steps, spill=spill, downsample=downsample, every=self.every
         )
+        self._staged: list[Chunk] = []  # flushed, rows not derived yet (see STAGE_STEPS)
+        self._staged_ctx: Context | None = None
+        self._staged_steps = self._staged_bytes = 0
         self._closed = False
 
     # ------------------------------------------------------------------ public API
@@ -172,7 +189,7 @@ class Probe:
         if self._meanfield is not None:
             self._meanfield.remove()  # q₀ is read in step 0's forward only
         if self._recorder.r == self.flush_every:
-            self._flush()
+            self._flush(settle=False)
 
     def record_clip(self, total_norm: torch.Tensor | float, max_norm: float | None = None) -> None:
         """Tell the probe the total gradient norm *before* clipping (what
@@ -217,6 +234,7 @@ class Probe:
     def history_bytes(self) -> int:
         """Bytes the history holds in memory (rows on the host; the device buffers of at
         most ``flush_every`` steps and a cached :attr:`history` frame not counted)."""
+        self._settle()
         return self._store.nbytes
 
     def latest(self) -> LayerRecords:
@@ -227,8 +245,8 @@ class Probe:
         if last is None:
             return {}
         one = last.rows(slice(last.n - 1, last.n))
-        df = chunk_frame(one, self._recorder.context(), self.quantities)
-        return records(df).get(int(one.steps[0]), {})
+        recs = chunk_records(one, self._recorder.context(), self.quantities)
+        return recs.get(int(one.steps[0]), {})
 
     def flush(self) -> None:
         """Fetch the buffered steps from the device now and feed them to the sinks."""
@@ -306,23 +324,41 @@ class Probe:
         return f"<Probe {len(self.layers)} layers, every={self.every}, {state}>"
 
     # ------------------------------------------------------------------ internals
-    def _flush(self) -> None:
+    def _flush(self, settle: bool = True) -> None:
+        """Fetch the device buffers; derive the rows now when ``settle``, when there are sinks
+        to feed, or when the staged chunks are full (see :data:`STAGE_STEPS`)."""
         if self._closed:
             return
         chunk = self._recorder.flush()
-        if chunk is None:
+        if chunk is not None:
+            ctx = self._recorder.context()
+            if self._staged and (
+                ctx != self._staged_ctx or chunk.extra.keys() != self._staged[0].extra.keys()
+            ):  # chunks of one batch share the context and the raw layout
+                self._settle()
+            self._staged.append(chunk)
+            self._staged_ctx = ctx
+            self._staged_steps += chunk.n
+            self._staged_bytes += chunk.nbytes
+        full = self._staged_steps >= STAGE_STEPS or self._staged_bytes >= STAGE_BYTES
+        if settle or self.sinks or full:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Turn the staged chunks into history rows (one pass) and feed the sinks."""
+        if not self._staged or self._staged_ctx is None:
             return
-        ctx = self._recorder.context()
-        if not self.sinks:  # no DataFrame needed: codes straight into the store
-            self._store.add_chunk(chunk, ctx, self.quantities)
+        chunk = Chunk.concat(self._staged)
+        ctx = self._staged_ctx
+        self._staged, self._staged_ctx = [], None
+        self._staged_steps = self._staged_bytes = 0
+        rows = self._store.add_chunk(chunk, ctx, self.quantities)
+        if rows is None or not self.sinks:
             return
-        df = chunk_frame(chunk, ctx, self.quantities)
-        self._store.add(chunk, df)
-        if len(df):
-            recs = records(df)
-            for step in sorted(recs):
-                for sink in self.sinks:
-                    sink(step, recs[step])
+        recs = self._store.records(rows)
+        for step in sorted(recs):
+            for sink in self.sinks:
+                sink(step, recs[step])
 
 
 def watch(

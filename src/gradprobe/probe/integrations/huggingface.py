@@ -121,7 +121,7 @@ class GradprobeTrainerCallback(TrainerCallback):
             opts.setdefault("flush_every", max(1, steps // self.every))
         self._pending = None
         offset = 1 + int(getattr(state, "global_step", 0) or 0)
-        sinks: list[Sink] = [self._capture, *self.sinks]
+        sinks: list[Sink] = [self._capture, *self.sinks] if self.log else list(self.sinks)
         tb_dir = self.tensorboard_dir
         report_to = getattr(args, "report_to", None) or []
         if tb_dir is None and "tensorboard" in report_to:

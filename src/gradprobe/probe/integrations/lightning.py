@@ -96,7 +96,11 @@ class GradprobeCallback(Callback):
         self._pending = []
         self._offset = int(trainer.global_step)
         self._trainer = trainer
-        self.probe = watch(pl_module, self.every, sinks=[self._capture, *self.sinks], **kwargs)
+        # the capture sink only when something will be logged: without it a flush takes the
+        # plain loop's path (rows straight into the history, no per-step records)
+        logs = self.log and bool(getattr(trainer, "loggers", None))
+        sinks = [self._capture, *self.sinks] if logs else list(self.sinks)
+        self.probe = watch(pl_module, self.every, sinks=sinks, **kwargs)
 
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any

@@ -125,6 +125,15 @@ class Chunk:
     def n(self) -> int:
         return int(self.steps.shape[0])
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the raw arrays (events not counted)."""
+        arrays = [self.steps, self.grad, self.param, self.delta, self.clip_before, self.clip_max]
+        arrays += [b.values for b in self.outputs.values()]
+        arrays += [b.counts for b in self.outputs.values()]
+        arrays += list(self.extra.values())
+        return sum(int(a.nbytes) for a in arrays)
+
     def rows(self, sel: slice | np.ndarray) -> Chunk:
         """The rows ``sel`` of this chunk."""
         steps = self.steps[sel]
