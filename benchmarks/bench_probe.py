@@ -10,7 +10,8 @@ every step, detail quantities (‖θ‖, ‖Δθ‖/‖θ‖, activation statist
 blocks of 20 steps, so detail steps are included.
 
 Variants, each on its own copy of the model, in the same process: ``baseline`` (no probe),
-``probe``, and the peers where installed: ``anomaly`` (``torch.autograd.detect_anomaly``
+``probe``, ``control`` (another copy with nothing attached: how far two identical variants
+differ in this run, the noise floor against which a ratio near 1 must be read), and the peers where installed: ``anomaly`` (``torch.autograd.detect_anomaly``
 around forward and backward), ``pl_grad_norm`` (Lightning's ``grad_norm(model, 2)`` every
 step) and ``norm_loop`` (a plain loop ``[p.grad.norm().item() for p in params]``). With
 ``--integrations``: a Lightning ``Trainer.fit`` with/without ``GradprobeCallback`` (and with
@@ -196,6 +197,8 @@ def _variants(name: str, peers: bool) -> tuple[dict[str, Callable[[int], Timing]
     runs = {
         "baseline": _runner(base_model, batches),
         "probe": _runner(probed, batches, probe.step),
+        # the same model copied once more, with nothing attached: this run's noise floor
+        "control": _runner(copy.deepcopy(base_model), batches),
     }
     if peers:
         runs["anomaly"] = _runner(
