@@ -13,8 +13,8 @@ Variants, each on its own copy of the model, in the same process: ``baseline`` (
 ``probe``, ``control`` (another copy with nothing attached: how far two identical variants
 differ in this run, the noise floor against which a ratio near 1 must be read), and the peers
 where installed: ``anomaly`` (``torch.autograd.detect_anomaly`` around forward and backward),
-``pl_grad_norm`` (Lightning's ``grad_norm(model, 2)`` every
-step) and ``norm_loop`` (a plain loop ``[p.grad.norm().item() for p in params]``). With
+``pl_grad_norm`` (Lightning's ``grad_norm(model, 2)`` every step) and ``norm_loop`` (a plain
+loop ``[p.grad.norm().item() for p in params]``). With
 ``--integrations``: a Lightning ``Trainer.fit`` with/without ``GradprobeCallback`` (and with
 Lightning's ``grad_norm`` logged in ``on_before_optimizer_step``, the documented way) and a
 Hugging Face ``Trainer.train`` with/without ``GradprobeTrainerCallback``, timed from a step
