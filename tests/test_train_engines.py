@@ -32,6 +32,7 @@ from gradprobe import Callback, Network, TrainConfig, Trainer, fastepoch
 from gradprobe.activations import ACTIVATIONS
 from gradprobe.backprop import backprop
 from gradprobe.costs import PAIRS
+from gradprobe.experiments.base import torch_threads
 
 #: The engines that can run a float32 CPU network here ("numba" only with numba installed).
 ENGINES = ["numpy", "torch", *(["numba"] if fastepoch.available() else [])]
@@ -42,10 +43,8 @@ SIZES = [12, 9, 7, 4]
 @pytest.fixture(autouse=True)
 def _one_thread():
     """The project's thread policy (one intra-op thread); restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 def _data(n, seed):

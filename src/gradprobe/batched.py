@@ -164,28 +164,12 @@ class BatchedNet(SeedStack):
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
-        """Per seed k + s, the generator and draw order of `Network.reset_parameters`."""
-        init = self.config.init
-        for s, seed in enumerate(self.seed_values):
-            g = torch.Generator().manual_seed(seed)
-            for layer in self.linears:
-                _, n_out, n_in = layer.weight.shape
-                std = {
-                    "default": 1 / math.sqrt(n_in),
-                    "large": 1.0,
-                    "xavier": math.sqrt(2 / (n_in + n_out)),
-                    "he": math.sqrt(2 / n_in),
-                    "orthogonal": 1.0,
-                }[init]
-                w = torch.randn(n_out, n_in, generator=g, dtype=torch.float64) * std
-                b = torch.randn(n_out, generator=g, dtype=torch.float64)
-                if init == "orthogonal":
-                    w = orthogonal_like(w)
-                if init in ("xavier", "he"):
-                    b.zero_()
-                layer.weight[s].copy_(w)
-                if layer.bias is not None:
-                    layer.bias[s].copy_(b)
+        """Per seed k + s, the generator and draw order of `Network.reset_parameters`
+        ("orthogonal": the draw of "large", then made orthogonal by `orthogonal_like`)."""
+        if self.config.init == "orthogonal":
+            self.draw_linears("large", orthogonal_like)
+        else:
+            self.draw_linears(self.config.init)
         for m in self.norms:
             bn = cast(SeedBatchNorm, m)
             bn.gamma.fill_(1.0)

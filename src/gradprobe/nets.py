@@ -22,7 +22,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -163,6 +163,32 @@ class SeedStack(nn.Module):
         """The L layers zˡ = wˡ aˡ⁻¹ + bˡ (the modules in ``self.layers``)."""
         return [cast(SeedLinear, m) for m in self.layers]
 
+    @torch.no_grad()
+    def draw_linears(
+        self, init: str, shape_w: Callable[[torch.Tensor], torch.Tensor] | None = None
+    ) -> None:
+        """Per seed k + s, from ``torch.Generator().manual_seed(k + s)``, layer by layer: wˡ
+        [n_l, n_{l−1}] ~ N(0, std²) by ``init`` (one of `INITS`), then bˡ [n_l] ~ N(0, 1),
+        zeroed for "xavier" and "he", all in float64; ``shape_w`` may transform wˡ after its
+        draw (the same random numbers are used either way). A layer without bias skips bˡ."""
+        for s, seed in enumerate(self.seed_values):
+            g = torch.Generator().manual_seed(seed)
+            for layer in self.linears:
+                _, n_out, n_in = layer.weight.shape
+                std = {
+                    "default": 1 / math.sqrt(n_in),
+                    "large": 1.0,
+                    "xavier": math.sqrt(2 / (n_in + n_out)),
+                    "he": math.sqrt(2 / n_in),
+                }[init]
+                w = torch.randn(n_out, n_in, generator=g, dtype=torch.float64) * std
+                b = torch.randn(n_out, generator=g, dtype=torch.float64)
+                if init in ("xavier", "he"):
+                    b.zero_()
+                layer.weight[s].copy_(w if shape_w is None else shape_w(w))
+                if layer.bias is not None:
+                    layer.bias[s].copy_(b)
+
 
 class Network(SeedStack):
     """The book's network: ``sizes`` such as [784, 30, 30, 10], S = ``seeds`` copies.
@@ -218,23 +244,7 @@ class Network(SeedStack):
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Draw every seed's weights and biases from its own generator (see module doc)."""
-        init = self.config.init
-        for s, seed in enumerate(self.seed_values):
-            g = torch.Generator().manual_seed(seed)
-            for layer in self.linears:
-                _, n_out, n_in = layer.weight.shape
-                std = {
-                    "default": 1 / math.sqrt(n_in),
-                    "large": 1.0,
-                    "xavier": math.sqrt(2 / (n_in + n_out)),
-                    "he": math.sqrt(2 / n_in),
-                }[init]
-                w = torch.randn(n_out, n_in, generator=g, dtype=torch.float64) * std
-                b = torch.randn(n_out, generator=g, dtype=torch.float64)
-                if init in ("xavier", "he"):
-                    b.zero_()
-                layer.weight[s].copy_(w)
-                layer.bias[s].copy_(b)
+        self.draw_linears(self.config.init)
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -11,16 +11,15 @@ from torch import nn
 
 import gradprobe.probe as gp
 from gradprobe.errors import DataError
+from gradprobe.experiments.base import torch_threads
 from probe.probe_models import data, mlp
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
     """Tiny models: one thread is faster and steadier on a shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with torch_threads(1):
+        yield
 
 
 def _run(probe, model, steps, start=0, checkpoints=()):
