@@ -40,6 +40,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .activations import LEAKY_SLOPE
+
 #: Examples per register block (the products' inner kernels handle BLK examples at once).
 BLK = 5
 #: LLVM fast-math flags: reassociation (vectorised dot products) and FMA contraction only.
@@ -182,7 +184,7 @@ def _activate(Z, n_rows, width, act):  # pragma: no cover - compiled
     after them are padding, kept zero)."""
     no = width
     one = np.float32(1.0)
-    slope = np.float32(0.01)
+    slope = np.float32(LEAKY_SLOPE)
     for e in range(n_rows):
         z = Z[e]
         if act == SIGMOID:
@@ -230,7 +232,7 @@ def _prime(a, act):  # pragma: no cover - compiled
     if act == RELU:
         return np.float32(1.0) if a > 0 else np.float32(0.0)
     if act == LEAKY:
-        return np.float32(1.0) if a > 0 else np.float32(0.01)
+        return np.float32(1.0) if a > 0 else np.float32(LEAKY_SLOPE)
     return np.float32(1.0)
 
 

@@ -405,6 +405,7 @@ class PackedStep:
         self.A = [a[:, :-1, :] for a in self.Ax]  # the aˡ part [S, n_l, b]
         self.AxT = [a.transpose(0, 2, 1) for a in self.Ax]  # [S, b, n_l + 1]
         self.aL = np.empty((S, sizes[-1], batch), dtype=dt)
+        self.pL = np.empty_like(self.aL)  # σ′(zᴸ) for sigmoid + quadratic (BP1)
         self.D = [np.empty((S, k, batch), dtype=dt) for k in sizes[1:]]  # δˡ
         self.P = [np.empty((S, k, batch), dtype=dt) for k in sizes[1:-1]]  # σ′(zˡ)
         self.WT = [packed.w(packed.Wx, l).transpose(0, 2, 1) for l in range(self.L)]
@@ -441,7 +442,7 @@ class PackedStep:
         # BP1, scaled once: δᴸ = scale·(aᴸ − y) [⊙ σ′(zᴸ) for sigmoid + quadratic].
         d = np.subtract(a, yt, out=D[-1])
         if self.sigmoid_quadratic:
-            mul(d, _np_sigmoid_prime(a, np.empty_like(a)), out=d)
+            mul(d, _np_sigmoid_prime(a, self.pL), out=d)
         mul(d, self.dtype.type(scale), out=d)
         fused = decay is not None
         tx = torch.from_numpy(xe) if fused else None

@@ -246,10 +246,6 @@ class Trainer:
         self._engine = _choose_engine(net)
         self._engine_explicit = fastepoch.forced_engine() is not None
         self._seed_steps = 0  # of the current fit: epochs × ⌈n/m⌉ × S
-        #: Whether the CPU engines may fuse the SGD step into their products (when nothing
-        #: needs the gradients themselves); off only to measure what the fusion gains. The
-        #: compiled engine always fuses: with this off, "numba" runs as "numpy".
-        self.fuse = True
         self._compiled_sgd: fastepoch.CompiledSGD | None = None
         self._inputs: tuple[torch.Tensor, int, np.ndarray] | None = None
 
@@ -282,13 +278,12 @@ class Trainer:
     def _compiled(self) -> bool:
         """Whether this epoch runs on the compiled engine: chosen, able to run the network,
         and nothing needs a per-step gradient (the contract of the NumPy engine's fused step:
-        no ``on_batch_end`` callback, no clipping, no momentum; ``fuse`` on)."""
+        no ``on_batch_end`` callback, no clipping, no momentum)."""
         net, cfg = self.net, self.config
         w0 = net.weights[0]
         return (
             self.engine == "numba"
             and (self._engine_explicit or self._seed_steps >= NUMBA_MIN_SEED_STEPS)
-            and self.fuse
             and fastepoch.supports(net.act, net.cost, w0.dtype, w0.device)
             and not self._hooks("on_batch_end")
             and cfg.clip_norm is None
@@ -450,7 +445,7 @@ class Trainer:
         need_mean = bool(on_batch) or cfg.clip_norm is not None
         # No callback, clipping or momentum needs the gradient itself: fuse the step (and
         # network2's L2 decay) into the weight-gradient products.
-        fused = self.fuse and S > 1 and not need_mean and not V and (c == 0 or l2)
+        fused = S > 1 and not need_mean and not V and (c == 0 or l2)
         fused_decay = 1.0 - c
         neg_eta, decay, cc, mu = (dt.type(v) for v in (-cfg.eta, 1.0 - c, c, cfg.momentum))
         c_b = dt.type(1.0) - decay  # what the decay takes from bˡ, given back
@@ -466,9 +461,7 @@ class Trainer:
         xbuf = np.ones((rows, n0 + 1), dtype=dt)
         ybuf = np.empty((rows, nL), dtype=dt)
         steps: dict[int, PackedStep] = {}
-        grads: list[torch.Tensor] = []
-        if on_batch:
-            grads = [torch.empty_like(t) for t in self._params]
+        grads = self._grads  # handed to on_batch_end callbacks
         step = state.step
         try:
             for c0 in range(0, n, chunk):
@@ -499,7 +492,7 @@ class Trainer:
                     fn(xb, yt, 1.0 / mb if need_mean else -cfg.eta / mb)
                     if need_mean:
                         if cfg.clip_norm is not None:
-                            _clip_packed(G, cfg.clip_norm)
+                            _clip_per_seed([torch.from_numpy(g) for g in G], cfg.clip_norm)
                         step += 1
                         state.step = step
                         if on_batch:
@@ -721,14 +714,6 @@ def _differences(
         for k in sorted(set(saved) | set(mine))
         if k not in skip and saved.get(k) != mine.get(k)
     ]
-
-
-def _clip_packed(G: list[np.ndarray], max_norm: float) -> None:
-    """`_clip_per_seed` for packed [∂C/∂wˡ | ∂C/∂bˡ] arrays [S, n_l, n_{l−1} + 1]."""
-    sq = sum(np.einsum("sij,sij->s", g, g) for g in G)
-    scale = np.minimum(max_norm / (np.sqrt(sq) + 1e-12), 1.0).astype(G[0].dtype)
-    for g in G:
-        np.multiply(g, scale[:, None, None], out=g)
 
 
 def _clip_per_seed(grads: list[torch.Tensor], max_norm: float) -> None:
