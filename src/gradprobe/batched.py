@@ -40,7 +40,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -49,6 +48,7 @@ from .activations import Activation, get_activation
 from .costs import Cost, get_cost
 from .errors import ConfigError, DataError
 from .nets import INITS, SeedLinear, SeedStack, check_seeds, parse_sizes
+from .train import _clip_per_seed, _shuffle_generators
 
 #: Initialisations of `BatchedNet`: the engine's and the orthogonal one.
 BATCHED_INITS = (*INITS, "orthogonal")
@@ -180,9 +180,10 @@ class BatchedNet(SeedStack):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """aᴸ for x [B, n_0] or [S, B, n_0] → [S, B, n_L]."""
         a = x
-        H = len(self.layers) - 1
+        linears = self.linears
+        H = len(linears) - 1
         for l in range(H):
-            layer = self.linears[l]
+            layer = linears[l]
             if self.config.batchnorm:
                 z = self.norms[l](torch.matmul(a, layer.weight.transpose(-1, -2)))
             else:
@@ -287,15 +288,6 @@ class BatchedTrainConfig:
             raise ConfigError(f"clip_norm must be a positive number, got {self.clip_norm!r}")
 
 
-def shuffle_generators(seeds: Sequence[int]) -> list[torch.Generator]:
-    """One shuffle stream per seed, independent of its initialisation stream — the streams
-    `gradprobe.train.Trainer` draws its epochs' orders from (SeedSequence([seed, 1]))."""
-    return [
-        torch.Generator().manual_seed(int(np.random.SeedSequence([s, 1]).generate_state(1)[0]))
-        for s in seeds
-    ]
-
-
 @dataclass
 class BatchedTrainResult:
     """accuracy [S, E] after each epoch (NaN for diverged seeds), seconds per epoch, and
@@ -312,11 +304,10 @@ class BatchedTrainer:
 
     def __init__(self, net: BatchedNet, config: BatchedTrainConfig):
         self.net, self.config = net, config
-        self.generators = shuffle_generators(net.seed_values)
+        self.generators = _shuffle_generators(net)
         self.diverged: set[int] = set()
         self.params: list[torch.Tensor] = list(net.parameters())
-        decayed = {id(p) for p in net.decayed()}
-        self._decay: list[torch.Tensor] = [p for p in self.params if id(p) in decayed]
+        self._decay: list[torch.Tensor] = net.decayed()
 
     def step(self, xb: torch.Tensor, yb: torch.Tensor, n: int) -> None:
         """One SGD step on per-seed mini-batches xb [S, m, n_0], one-hot yb [S, m, n_L]."""
@@ -327,10 +318,7 @@ class BatchedTrainer:
         grads = [cast(torch.Tensor, p.grad) for p in self.params]
         with torch.no_grad():
             if cfg.clip_norm is not None:
-                sq = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0)
-                scale = (cfg.clip_norm / (sq.sqrt() + 1e-12)).clamp_(max=1.0)
-                for g in grads:
-                    g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
+                _clip_per_seed(grads, cfg.clip_norm)
             c = cfg.eta * cfg.lmbda / n
             if c:
                 torch._foreach_mul_(self._decay, 1.0 - c)

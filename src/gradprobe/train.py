@@ -65,7 +65,7 @@ from .checkpoints import (
     write_checkpoint,
 )
 from .errors import ConfigError, DataError, NonFiniteError
-from .nets import Network
+from .nets import Network, SeedStack
 
 #: Below this many steps × seeds in a fit, an automatically chosen "numba" engine runs the fit
 #: on NumPy (loading numba and the cached kernels, ≈ 0.8 s per process, would cost more than
@@ -203,8 +203,9 @@ def _choose_engine(net: Network) -> str:
     return next(e for e in ("numba", "numpy", "torch") if able[e])
 
 
-def _shuffle_generators(net: Network) -> list[torch.Generator]:
-    # Independent of the initialisation stream, derived from the same seed.
+def _shuffle_generators(net: SeedStack) -> list[torch.Generator]:
+    """One shuffle stream per seed, independent of its initialisation stream and derived from
+    the same seed (SeedSequence([seed, 1])); `BatchedTrainer` draws from the same streams."""
     return [
         torch.Generator().manual_seed(int(np.random.SeedSequence([s, 1]).generate_state(1)[0]))
         for s in net.seed_values

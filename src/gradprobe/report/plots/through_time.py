@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ...results import Result, seed_band
+from ...results import MIN_BAND_SEEDS, Result, seed_band
 from .. import style
 from ..figures import Drawn
 
@@ -191,7 +191,7 @@ def _outcome(d: dict[str, Any], cells: list[str]) -> Drawn:
         vals = [[np.inf if v is None else v for v in p] for _, p in have]
         med, lo, hi = (np.array([seed_band(v)[k] for v in vals]) for k in range(3))
         ax.plot(xs, med, color=_colour(i), marker="o", label=LABELS[c])
-        if len(vals[0]) >= 5:
+        if len(vals[0]) >= MIN_BAND_SEEDS:
             ax.fill_between(xs, lo, hi, color=_colour(i), alpha=0.15)
     base = [
         float(
