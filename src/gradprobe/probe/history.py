@@ -182,7 +182,7 @@ class HistoryStore:
         self._layer_code: dict[str, int] = {}
         self._names: list[str] = []
         self._name_code: dict[str, int] = {}
-        self._recent: list[Rows] = []  # blocks in step order
+        self._recent: deque[Rows] = deque()  # blocks in step order
         self._steps: deque[int] = deque()  # recorded steps in the full-resolution window
         self._old: list[Rows] = []  # thinned older steps (downsample)
         self._old_steps = 0
@@ -252,8 +252,8 @@ class HistoryStore:
         return rows
 
     def records(self, rows: Rows) -> dict[int, dict[str, dict[str, float]]]:
-        """``{step: {layer: {quantity: value}}}`` for ``rows`` (what :func:`records` gives for
-        the same rows as a DataFrame)."""
+        """``{step: {layer: {quantity: value}}}`` for ``rows`` (`chunk_records` gives the same
+        for a chunk not yet turned into rows)."""
         layers, names = self._layers, self._names
         out: dict[int, dict[str, dict[str, float]]] = {}
         for step, layer, quantity, value in zip(
@@ -268,7 +268,7 @@ class HistoryStore:
 
     def _add_rows(self, chunk: Chunk, rows: Rows | None) -> None:
         self.last_chunk = chunk
-        self._steps.extend(int(s) for s in chunk.steps)
+        self._steps.extend(chunk.steps.tolist())
         if rows is not None and len(rows):
             self._recent.append(rows)
             self._cache = None
@@ -279,7 +279,7 @@ class HistoryStore:
         cut = self._steps[0]  # the first step kept
         gone: list[Rows] = []
         while self._recent and int(self._recent[0].steps[-1]) < cut:
-            gone.append(self._recent.pop(0))
+            gone.append(self._recent.popleft())
         if self._recent and int(self._recent[0].steps[0]) < cut:
             block = self._recent[0]
             k = int(np.searchsorted(block.steps, cut, side="left"))
@@ -315,7 +315,7 @@ class HistoryStore:
     def frame(self, copy: bool = True) -> pd.DataFrame:
         """All rows in memory as one DataFrame (thinned older steps first)."""
         if self._cache is None:
-            blocks = [b for b in self._old + self._recent if len(b)]
+            blocks = [*self._old, *self._recent]  # every block is stored non-empty
             if not blocks:
                 self._cache = empty_history()
             else:

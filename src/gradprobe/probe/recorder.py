@@ -382,8 +382,7 @@ class Recorder:
                     self._same[r] = done = True
         if not done and self._fast:
             try:
-                norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
-                torch.stack(norms, out=self._grad_rows[r])
+                torch.stack(self._norms(grads), out=self._grad_rows[r])  # type: ignore[arg-type]
                 done = True
             except (TypeError, RuntimeError):  # a missing (None) or sparse gradient
                 pass
@@ -460,7 +459,7 @@ class Recorder:
     def _norms(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         """‖t‖₂ of each tensor as 0-d tensors of ``self.dtype`` on ``self.device``, with one
         ``torch._foreach_norm`` per (device, dtype) group (one in the usual case)."""
-        if self._fast and not self._sharded:  # one device, float dtypes ≤ self.dtype
+        if self._fast:  # one device, float dtypes ≤ self.dtype, no shards
             return list(torch._foreach_norm(tensors, 2, **self._norm_kw))  # type: ignore[arg-type]
         groups: dict[tuple[torch.device, torch.dtype], list[int]] = {}
         for i, t in enumerate(tensors):

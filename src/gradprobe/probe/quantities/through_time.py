@@ -184,8 +184,7 @@ class ThroughTime(OutputQuantity):
             hx = args[1] if len(args) > 1 else kwargs.get("hx")
             self._stash[id(module)] = (name, x, hx)
             return ((_first_step(x, module), *args[1:]), kwargs)
-        new = self.before(module, args, name)
-        return None if new is None else (new, kwargs)
+        return super().before_kw(module, args, kwargs, name)
 
     def before(self, module: nn.Module, args: tuple[Any, ...], name: str = "") -> tuple[Any, ...]:
         """Wrap the input sequence ``args[0]`` in a tap of the whole module."""
