@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
@@ -73,21 +74,16 @@ def _packed_reverse_index(batch_sizes: Tensor, device: torch.device) -> tuple[Te
     """For packed rows (time-major, sequences sorted by decreasing length): ``time`` [N], the
     step of each row, and ``rev`` [N], the row holding the same sequence's step len − 1 − t
     (an involution: reversing each sequence in time)."""
-    sizes = batch_sizes.tolist()
-    T = len(sizes)
-    offsets = [0] * T
-    for t in range(1, T):
-        offsets[t] = offsets[t - 1] + sizes[t - 1]
-    B = sizes[0] if T else 0
-    lengths = [sum(1 for s in sizes if s > b) for b in range(B)]
-    time, rev = [], []
-    for t in range(T):
-        for b in range(sizes[t]):
-            time.append(t)
-            rev.append(offsets[lengths[b] - 1 - t] + b)
+    sizes = batch_sizes.to("cpu", torch.long).numpy()  # rows of each time step [T]
+    T = sizes.size
+    offsets = np.cumsum(sizes) - sizes  # first row of each step
+    time = np.repeat(np.arange(T), sizes)  # [N]
+    b = np.arange(time.size) - offsets[time]  # each row's sequence
+    lengths = (sizes[None, :] > np.arange(sizes[0] if T else 0)[:, None]).sum(1)  # [B]
+    rev = offsets[lengths[b] - 1 - time] + b
     return (
-        torch.tensor(time, dtype=torch.long, device=device),
-        torch.tensor(rev, dtype=torch.long, device=device),
+        torch.from_numpy(time).to(device),
+        torch.from_numpy(rev).to(device),
     )
 
 
