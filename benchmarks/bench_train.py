@@ -69,7 +69,7 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--engine",
         default="auto",
-        choices=("auto", "numba", "numpy", "torch"),
+        choices=("auto", "numba", "numpy", "torch"),  # parsed before gradprobe is imported
         help="trainer engine: auto (numba when installed, else numpy; named explicitly, as the "
         "trainer itself leaves runs this small to NumPy), numba, numpy, or torch (the "
         "any-device path)",
@@ -114,7 +114,6 @@ from torch import nn  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import network2_reference as ref  # noqa: E402
 
-from gradprobe import fastepoch  # noqa: E402
 from gradprobe.data import load_data  # noqa: E402
 from gradprobe.nets import Network, resolve_device  # noqa: E402
 from gradprobe.train import Callback, TrainConfig, Trainer, TrainState  # noqa: E402
@@ -257,11 +256,11 @@ def main(args: argparse.Namespace) -> int:
     global DEVICE, ENGINE
     torch.set_num_threads(args.threads)
     DEVICE = str(resolve_device(args.device))
-    ENGINE = args.engine
-    if ENGINE == "auto":
-        ENGINE = "numba" if fastepoch.available() and DEVICE == "cpu" else "numpy"
-    also = [e for e in (v.strip() for v in args.also.split(",")) if e and e != ENGINE]
     nets = [[int(v) for v in s.split(",")] for s in args.nets.split(";")]
+    ENGINE = args.engine
+    if ENGINE == "auto":  # the trainer's own choice for this device (named, so always used)
+        ENGINE = Trainer(Network(nets[0], device=DEVICE), TrainConfig()).engine
+    also = [e for e in (v.strip() for v in args.also.split(",")) if e and e != ENGINE]
     seeds = [int(s) for s in args.seeds.split(",")]
     training, source = find_data(args.data)
     n = min(args.images, training.images.shape[0])

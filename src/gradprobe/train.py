@@ -188,9 +188,9 @@ def _xy(data: Data, n_out: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch
     return x.to(dtype), y.long()
 
 
-def _choose_engine(net: Network) -> str:
+def _choose_engine(net: Network) -> tuple[str, bool]:
     """The first engine of ``$GRADPROBE_ENGINE`` (if set), "numba", "numpy", "torch" that can
-    run ``net``."""
+    run ``net``, and whether the environment named it."""
     w0 = net.weights[0]
     able = {
         "numba": fastepoch.supports(net.act, net.cost, w0.dtype, w0.device),
@@ -199,8 +199,8 @@ def _choose_engine(net: Network) -> str:
     }
     forced = fastepoch.forced_engine()
     if forced is not None and able[forced]:
-        return forced
-    return next(e for e in ("numba", "numpy", "torch") if able[e])
+        return forced, True
+    return next(e for e in fastepoch.ENGINES if able[e]), forced is not None
 
 
 def _shuffle_generators(net: SeedStack) -> list[torch.Generator]:
@@ -244,8 +244,7 @@ class Trainer:
         self._params = [*self._views.W, *self._views.B]
         self._grads = [torch.empty_like(t) for t in self._params]
         self._velocity = [torch.zeros_like(t) for t in self._params] if config.momentum else []
-        self._engine = _choose_engine(net)
-        self._engine_explicit = fastepoch.forced_engine() is not None
+        self._engine, self._engine_explicit = _choose_engine(net)
         self._seed_steps = 0  # of the current fit: epochs × ⌈n/m⌉ × S
         self._compiled_sgd: fastepoch.CompiledSGD | None = None
         self._inputs: tuple[torch.Tensor, int, np.ndarray] | None = None
