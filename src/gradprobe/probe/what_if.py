@@ -262,9 +262,15 @@ class _Measured:
     def balance(self) -> float:
         """|log10(first layer's speed / last layer's)|: 0 when all layers learn alike."""
         v = list(self.speed.values())
-        if len(v) < 2 or not (v[0] > 0 and v[-1] > 0):
-            return float("inf")
-        return abs(float(np.log10(v[0] / v[-1])))
+        return balance(v[0], v[-1]) if len(v) >= 2 else float("inf")
+
+
+def balance(first: float, last: float) -> float:
+    """|log10(first / last)| of two layers' speeds of learning ‖∂C/∂bˡ‖: 0 when they learn
+    alike; inf unless both are positive."""
+    if not (first > 0 and last > 0):
+        return float("inf")
+    return abs(float(np.log10(first / last)))
 
 
 def _why(change: str, base: _Measured, new: _Measured) -> tuple[str, str]:

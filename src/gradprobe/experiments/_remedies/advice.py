@@ -46,12 +46,6 @@ PAIRS: dict[str, list[tuple[str, str]]] = {
 SICK_KINDS = ("vanishing", "exploding", "saturation", "dead-relu", "no-learning", "nonfinite")
 
 
-def _balance(first: float, last: float) -> float:
-    if not (first > 0 and last > 0):
-        return math.inf
-    return abs(math.log10(first / last))
-
-
 def advise_seed(
     net_args: dict[str, Any], seed: int, changes: list[str], x: torch.Tensor, labels: torch.Tensor,
     steps: int, batch_size: int, eta: float, lmbda: float, n_train: int,
@@ -60,7 +54,7 @@ def advise_seed(
     SGD steps (network2's update, autograd) on the first ``steps`` mini-batches of x."""
     from ...nets import Network
     from ...probe import watch
-    from ...probe.what_if import what_if
+    from ...probe.what_if import balance, what_if
 
     net = Network(**net_args, seeds=1, seed=seed)
     n_out = net.sizes[-1]
@@ -70,8 +64,8 @@ def advise_seed(
     predicted: dict[str, dict[str, Any]] = {}
     for change, rows in table.groupby("change", sort=False):
         first, last = rows.iloc[0], rows.iloc[-1]
-        b0 = _balance(float(first.baseline), float(last.baseline))
-        b1 = _balance(float(first.speed), float(last.speed))
+        b0 = balance(float(first.baseline), float(last.baseline))
+        b1 = balance(float(first.speed), float(last.speed))
         gain = b0 - b1 if math.isfinite(b0) and math.isfinite(b1) else None
         predicted[str(change)] = {"improvement": gain, "verdict": str(rows.iloc[0].verdict)}
     probe = watch(net)
