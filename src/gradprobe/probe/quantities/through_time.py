@@ -155,13 +155,11 @@ class ThroughTime(OutputQuantity):
     def _tap(self, x: Any, module: nn.Module, buf: torch.Tensor, k: int, dummy: Any) -> Any:
         """``x`` (a tensor or PackedSequence, the module's layout) wrapped in a tap that adds
         its per-step squared gradient norms into slot ``k`` of ``buf``."""
-        view = buf[k * self.slot : (k + 1) * self.slot]
         if isinstance(x, PackedSequence):
             sizes = x.batch_sizes  # [T] on the CPU
             T = int(sizes.shape[0])
             index = torch.repeat_interleave(torch.arange(T), sizes).to(x.data.device)
-            view[-1] = float(min(T, self.max_steps))
-            data = _Tap.apply(x.data, dummy, view, ("packed", index))
+            data = self._slot_tap(x.data, buf, k, T, ("packed", index), dummy)
             return PackedSequence(data, sizes, x.sorted_indices, x.unsorted_indices)
         if x.dim() == 2:
             layout, T = "t", int(x.shape[0])
@@ -169,8 +167,15 @@ class ThroughTime(OutputQuantity):
             layout, T = "bt", int(x.shape[1])
         else:
             layout, T = "tb", int(x.shape[0])
+        return self._slot_tap(x, buf, k, T, (layout, None), dummy)
+
+    def _slot_tap(
+        self, t: torch.Tensor, buf: torch.Tensor, k: int, T: int, spec: tuple[str, Any], dummy: Any
+    ) -> torch.Tensor:
+        """``t`` through `_Tap` into slot ``k`` of ``buf`` (its last entry: the steps kept)."""
+        view = buf[k * self.slot : (k + 1) * self.slot]
         view[-1] = float(min(T, self.max_steps))
-        return _Tap.apply(x, dummy, view, (layout, None))
+        return _Tap.apply(t, dummy, view, spec)  # type: ignore[no-any-return]
 
     def before_kw(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], name: str = ""
@@ -208,19 +213,16 @@ class ThroughTime(OutputQuantity):
         buf, dummy = self._new(data.device)
         L, D = shape_of(module)
         batch_first = bool(getattr(module, "batch_first", False))
-        slot = self.slot
         T_packed = int(x.batch_sizes.shape[0]) if isinstance(x, PackedSequence) else 0
 
         def tap(t: torch.Tensor, layer: int, d: int, time: torch.Tensor | None) -> torch.Tensor:
-            view = buf[(layer * D + d) * slot : (layer * D + d + 1) * slot]
             if time is not None:
                 spec: tuple[str, Any] = ("packed", time)
                 T = T_packed
             else:
                 spec = ("bt", None) if batch_first else ("tb", None)
                 T = int(t.shape[1] if batch_first else t.shape[0])
-            view[-1] = float(min(T, self.max_steps))
-            return _Tap.apply(t, dummy, view, spec)  # type: ignore[no-any-return]
+            return self._slot_tap(t, buf, layer * D + d, T, spec, dummy)
 
         result = run_by_layer(module, x, hx, tap)
         self._open.append(buf)
