@@ -192,14 +192,6 @@ class BatchedNet(SeedStack):
             a = a + h if self.config.residual and a.shape[-1] == h.shape[-1] and l > 0 else h
         return self.cost.output_fn(self.layers[-1](a))
 
-    def cost_per_seed(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """C = (1/n) Σₓ Cₓ per seed: aᴸ [S, n, n_L], one-hot y → [S]."""
-        return self.cost.per_example(a, y).mean(-1)
-
-    def cost_fn(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Σ_s C_s: one ``backward()`` gives every seed its own gradients."""
-        return self.cost_per_seed(a, y).sum()
-
     @torch.no_grad()
     def accuracy(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Fraction correct per seed (evaluation mode: running statistics): [S] float64."""

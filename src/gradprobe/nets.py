@@ -142,6 +142,7 @@ class SeedStack(nn.Module):
 
     config: Any
     layers: nn.ModuleList
+    cost: Cost
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -162,6 +163,14 @@ class SeedStack(nn.Module):
     def linears(self) -> list[SeedLinear]:
         """The L layers zˡ = wˡ aˡ⁻¹ + bˡ (the modules in ``self.layers``)."""
         return [cast(SeedLinear, m) for m in self.layers]
+
+    def cost_per_seed(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """C = (1/n) Σₓ Cₓ for each seed: aᴸ [S, n, n_L], y [n, n_L] or [S, n, n_L] → [S]."""
+        return self.cost.per_example(a, y).mean(-1)
+
+    def cost_fn(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Scalar Σ_s C_s, so that one ``backward()`` gives every seed its own ∂C/∂θ."""
+        return self.cost_per_seed(a, y).sum()
 
     @torch.no_grad()
     def draw_linears(
@@ -253,14 +262,6 @@ class Network(SeedStack):
         for layer, act in zip(self.layers[:-1], self.activations):
             a = act(layer(a))
         return self.cost.output_fn(self.layers[-1](a))
-
-    def cost_per_seed(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """C = (1/n) Σₓ Cₓ for each seed: aᴸ [S, n, n_L], y [n, n_L] or [S, n, n_L] → [S]."""
-        return self.cost.per_example(a, y).mean(-1)
-
-    def cost_fn(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Scalar Σ_s C_s, so that one ``backward()`` gives every seed its own ∂C/∂θ."""
-        return self.cost_per_seed(a, y).sum()
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, chunk: int = 10_000) -> torch.Tensor:
