@@ -841,17 +841,31 @@ def _halving(d: float) -> str:
     return f"halving every {math.log(2) / -math.log(d):.3g} steps" if 0 < d < 1 else "not vanishing"
 
 
+def _by_length(
+    data: dict[str, Any], task: str, cell: str
+) -> tuple[dict[int, dict[str, Any] | None], list[int], list[int]]:
+    """``cell`` on ``task``: the outcome at every length (None: not trained there), and the
+    lengths it learnt and failed, in order."""
+    got = {T: outcome(data, task, cell, T) for T in _lengths(data, task)}
+    learnt = [T for T, o in got.items() if o is not None and o["beats"]]
+    failed = [T for T, o in got.items() if o is not None and not o["beats"]]
+    return got, learnt, failed
+
+
+def _last_learnt_before(learnt: list[int], first_failed: int) -> int | None:
+    """The longest length learnt below the first one failed (None: none)."""
+    return max((t for t in learnt if t < first_failed), default=None)
+
+
 def learning_sentence(data: dict[str, Any], task: str, cell: str) -> str | None:
     """Which lengths ``cell`` learnt (median below `BEAT` × baseline), where it first failed, and
     what was skipped — or None if it was not trained on ``task``."""
-    Ts = _lengths(data, task)
-    got = {T: outcome(data, task, cell, T) for T in Ts}
+    got, learnt, failed = _by_length(data, task, cell)
+    Ts = list(got)
     tried = [T for T in Ts if got[T] is not None]
     if not tried:
         return None
     name = LABELS[cell]
-    learnt = [T for T in tried if got[T]["beats"]]  # type: ignore[index]
-    failed = [T for T in tried if not got[T]["beats"]]  # type: ignore[index]
     skipped = [T for T in Ts if got[T] is None and _skipped(data, task, cell, T)]
     what = "adding problem" if task == "adding" else "memory task"
 
@@ -879,7 +893,7 @@ def learning_sentence(data: dict[str, Any], task: str, cell: str) -> str | None:
         )
     else:
         first = min(failed)
-        last_ok = max(t for t in learnt if t < first) if any(t < first for t in learnt) else None
+        last_ok = _last_learnt_before(learnt, first)
         s = (
             f"{name} learns the {what} at T ∈ {learnt} and fails from T = {first} "
             f"({detail(first)})"
@@ -915,10 +929,10 @@ def conclude(data: dict[str, Any]) -> list[str]:
         Ts = _lengths(data, task)
         never = []
         for c in cells:
-            tried = [T for T in Ts if outcome(data, task, c, T) is not None]
-            if not tried:
+            _, learnt, failed = _by_length(data, task, c)
+            if not learnt and not failed:
                 continue
-            if any(outcome(data, task, c, T)["beats"] for T in tried):  # type: ignore[index]
+            if learnt:
                 learned_any = True
                 out.append(learning_sentence(data, task, c) or "")
             else:
@@ -948,23 +962,18 @@ def conclude(data: dict[str, Any]) -> list[str]:
         )
     if "rnn-tanh" in cells:
         d0 = init_decay(data, "rnn-tanh", Tmax)
-        Ts = _lengths(data, "adding")
-        learnt_T = [T for T in Ts if (o := outcome(data, "adding", "rnn-tanh", T)) and o["beats"]]
-        failed_T = [
-            T
-            for T in Ts
-            if (o := outcome(data, "adding", "rnn-tanh", T)) is not None and not o["beats"]
-        ]
+        _, learnt_T, failed_T = _by_length(data, "adding", "rnn-tanh")
         gated = [
-            (c, max(T for T in Ts if (o := outcome(data, "adding", c, T)) and o["beats"]))
+            (c, max(learnt))
             for c in ("lstm", "lstm-fb1", "gru")
-            if c in cells and any((o := outcome(data, "adding", c, T)) and o["beats"] for T in Ts)
+            if c in cells and (learnt := _by_length(data, "adding", c)[1])
         ]
         if failed_T and learned_any:
             first = min(failed_T)
+            last_ok = _last_learnt_before(learnt_T, first)
             tail = (
-                f"it fails beyond T ≈ {max(t for t in learnt_T if t < first)}"
-                if any(t < first for t in learnt_T)
+                f"it fails beyond T ≈ {last_ok}"
+                if last_ok is not None
                 else f"it fails at every length trained (from T = {first})"
             )
             s = f"In short: the tanh RNN's gradient at init is {_halving(d0)}; {tail}"
