@@ -35,10 +35,10 @@ MAX_AUTO_JOBS = 8
 
 
 def cores() -> int:
-    """CPU cores this process may use (`gradprobe.sweep.local.cores`)."""
-    from ..sweep.local import cores as sweep_cores
+    """CPU cores this process may use (`gradprobe.experiments.base.cores`)."""
+    from ..experiments.base import cores as usable_cores
 
-    return sweep_cores()
+    return usable_cores()
 
 
 def plan_jobs(jobs: int | None, threads: int, n_tasks: int) -> int:

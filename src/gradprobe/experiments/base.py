@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -253,6 +254,14 @@ def default_threads() -> int:
     never pathological; ask for more explicitly (``threads=``, ``--threads``) on an idle
     machine."""
     return 1
+
+
+def cores() -> int:
+    """CPU cores this process may use (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
 
 
 @contextlib.contextmanager

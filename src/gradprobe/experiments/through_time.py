@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import multiprocessing
-import os
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from .. import recurrent as rc
 from ..errors import ConfigError
 from ..io import write_csv
 from ..results import MIN_BAND_SEEDS, Comparison, Table, band_of, finite_or_none, plain
-from .base import Experiment, RunContext, register, unwrap
+from .base import Experiment, RunContext, cores, register, unwrap
 
 CELLS = ("rnn-tanh", "rnn-sigmoid", "lstm", "lstm-fb1", "gru")
 LABELS = {
@@ -364,13 +363,7 @@ def _job_key(job: Job) -> str:
 def processes_for(cfg: ThroughTimeConfig, jobs: int) -> int:
     """Worker processes: ``cfg.processes``, or (0) the cores this process may use; at most
     ``jobs``; 1 means: run everything in this process."""
-    if cfg.processes > 0:
-        n = cfg.processes
-    else:
-        try:
-            n = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - macOS, Windows
-            n = os.cpu_count() or 1
+    n = cfg.processes if cfg.processes > 0 else cores()
     return max(1, min(n, jobs))
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import os
 import queue
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..io import write_csv
 from ..results import Comparison, Table, band_label, seed_band
-from .base import Experiment, RunContext, config_hash, register
+from .base import Experiment, RunContext, config_hash, cores, register
 
 #: Chapter 3, "Weight initialization" — the printed numbers (percent).
 SOURCE_FIGURE = "ch. 3, “Weight initialization”"
@@ -282,11 +281,7 @@ def plan_jobs(config: WeightInitConfig, pending: int) -> int:
     elif multiprocessing.parent_process() is not None:
         jobs = 1
     else:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - macOS, Windows
-            cores = os.cpu_count() or 1
-        jobs = min(2, cores)
+        jobs = min(2, cores())
     return max(1, min(jobs, pending))
 
 

@@ -19,18 +19,11 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from ..experiments.base import cores
 from .worker import execute, init_worker, native_threads_env, record_error
 
 Task = dict[str, Any]
 Outcome = dict[str, Any]
-
-
-def cores() -> int:
-    """CPU cores this process may use (its affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return max(1, os.cpu_count() or 1)
 
 
 def plan_threads(jobs: int | None, threads: int | None, n_runs: int) -> tuple[int, int]:
