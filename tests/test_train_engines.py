@@ -498,3 +498,31 @@ def test_numba_trainer_reads_bytes_when_the_data_are_read_twice(
         runs.append([p.detach().clone() for p in net.parameters()])
     assert (len(seen) == 1) == as_bytes  # once per fit, not per epoch
     assert all(torch.equal(p, q) for p, q in zip(*runs))
+
+
+def test_naming_an_engine_that_cannot_run_the_network_is_refused(monkeypatch):
+    """The setter checks the network, so a misnamed engine fails at once with a reason
+    instead of crashing inside the first epoch (e.g. "numpy" for a network on a GPU)."""
+    from gradprobe.errors import ConfigError
+
+    t = Trainer(_net(torch.float64), BASE)
+    with pytest.raises(ConfigError, match="unknown engine 'fast'"):
+        t.engine = "fast"
+    with pytest.raises(ConfigError, match=r"'numba' cannot run this network.*float32.*float64"):
+        t.engine = "numba"  # the compiled engine is float32 only
+    t.engine = "numpy"  # float64 on the CPU: fine
+    assert t.engine == "numpy"
+    monkeypatch.setattr(fastepoch, "available", lambda: False)
+    with pytest.raises(ConfigError, match="numba is not installed"):
+        Trainer(_net(torch.float32), BASE).engine = "numba"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cpu_engines_are_refused_for_a_gpu_network():
+    from gradprobe.errors import ConfigError
+
+    t = Trainer(_net(torch.float32, device="cuda"), BASE)
+    assert t.engine == "torch"
+    for name in ("numpy", "numba"):
+        with pytest.raises(ConfigError, match="on cuda"):
+            t.engine = name

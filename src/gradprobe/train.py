@@ -188,15 +188,20 @@ def _xy(data: Data, n_out: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch
     return x.to(dtype), y.long()
 
 
-def _choose_engine(net: Network) -> tuple[str, bool]:
-    """The first engine of ``$GRADPROBE_ENGINE`` (if set), "numba", "numpy", "torch" that can
-    run ``net``, and whether the environment named it."""
+def _able(net: Network) -> dict[str, bool]:
+    """Which engines can run ``net`` at all (its activation, output, dtype and device)."""
     w0 = net.weights[0]
-    able = {
+    return {
         "numba": fastepoch.supports(net.act, net.cost, w0.dtype, w0.device),
         "numpy": packable(net.act, net.cost, w0.dtype, w0.device),
         "torch": True,
     }
+
+
+def _choose_engine(net: Network) -> tuple[str, bool]:
+    """The first engine of ``$GRADPROBE_ENGINE`` (if set), "numba", "numpy", "torch" that can
+    run ``net``, and whether the environment named it."""
+    able = _able(net)
     forced = fastepoch.forced_engine()
     if forced is not None and able[forced]:
         return forced, True
@@ -259,11 +264,26 @@ class Trainer:
         Chosen automatically, "numba" leaves fits of fewer than `NUMBA_MIN_SEED_STEPS` steps
         (epochs × ⌈n/m⌉ × seeds) to the NumPy engine: loading the compiled kernels costs a
         process ≈ 0.8 s (≈ 7 s the first time, compiling), more than such a fit gains. Named
-        (here or by ``$GRADPROBE_ENGINE``), it always runs."""
+        (here or by ``$GRADPROBE_ENGINE``), it always runs. Naming an engine that cannot run
+        this network (say "numpy" for a network on a GPU, or "numba" without numba installed)
+        raises `ConfigError`."""
         return self._engine
 
     @engine.setter
     def engine(self, name: str) -> None:
+        if name not in fastepoch.ENGINES:
+            choose = ", ".join(fastepoch.ENGINES)
+            raise ConfigError(f"unknown engine {name!r}; choose one of {choose}")
+        if not _able(self.net)[name]:
+            w0, needs = self.net.weights[0], {"numba": "float32", "numpy": "float32 or float64"}
+            why = (
+                "numba is not installed (pip install 'gradprobe[fast]')"
+                if name == "numba" and not fastepoch.available()
+                else f"it runs {needs[name]} networks on the CPU with the book's activations and "
+                f"outputs; this one is {str(w0.dtype).removeprefix('torch.')} on "
+                f"{w0.device.type} ({self.net.act.name}, {self.net.cost.output})"
+            )
+            raise ConfigError(f"engine {name!r} cannot run this network: {why}")
         self._engine, self._engine_explicit = name, True
 
     # -- callbacks ---------------------------------------------------------------------------
