@@ -174,6 +174,10 @@ def test_contradicting_data_disagrees_and_says_so() -> None:
     assert "does not reach 93.00 % within 30 epochs" in text
     assert "has not caught up" in text
     assert text.count("Disagrees with the book") == len(bad)
+    # a bound is named as a bound, a printed number as lying outside the band
+    assert "the book's bound (at most 87) fails for our median" in text
+    assert "the book's 95.49 lies outside our band" in text
+    assert "(reproduction, inside)" not in text
 
 
 def test_outside_the_books_settings_nothing_is_judged() -> None:

@@ -750,14 +750,19 @@ def conclude(
         )
     elif bad:
         for c in bad:
-            where = (
+            band = (
                 f"our band {c.low:.2f}–{c.high:.2f}" if c.low is not None and c.high is not None
-                else f"our median {c.ours:.2f}"
+                else "no band"
             )  # fmt: skip
-            out.append(
-                f"Disagrees with the book: {c.quantity}: the book's {c.reference:g} "
-                f"({c.kind}, {c.relation}) against {where}."
-            )
+            if c.relation == "inside":
+                what = f"the book's {c.reference:g} lies outside {band}"
+            else:
+                bound = {"<=": "at most", ">=": "at least", "==": "equal to"}[c.relation]
+                what = (
+                    f"the book's bound ({bound} {c.reference:g}) fails for our median "
+                    f"{c.ours:.2f} ({band})"
+                )
+            out.append(f"Disagrees with the book: {c.quantity}: {what}.")
     else:
         out.append(f"All {len(judged)} judged numbers and bounds of the book agree with ours.")
     return out
