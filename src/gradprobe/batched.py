@@ -48,7 +48,7 @@ from .activations import Activation, get_activation
 from .costs import Cost, get_cost
 from .errors import ConfigError, DataError
 from .nets import INITS, SeedLinear, SeedStack, check_seeds, parse_sizes
-from .train import _clip_per_seed, _shuffle_generators
+from .train import _clip_per_seed, _shuffle_generators, _xy
 
 #: Initialisations of `BatchedNet`: the engine's and the orthogonal one.
 BATCHED_INITS = (*INITS, "orthogonal")
@@ -319,16 +319,12 @@ class BatchedTrainer:
     def fit(self, train: Any, test: Any | None = None) -> BatchedTrainResult:
         net, cfg = self.net, self.config
         dtype = net.linears[0].weight.dtype
-        x, labels = train if isinstance(train, tuple) else (train.images, train.labels)
-        x = x.to(dtype)
+        x, labels = _xy(train, net.sizes[-1], dtype)
         y = _one_hot(labels, net.sizes[-1], dtype)
         n, S, m = x.shape[0], net.n_seeds, cfg.batch_size
         if net.config.batchnorm and (m < 2 or n % m == 1):
             raise ConfigError("batch normalisation needs mini-batches of at least 2 examples")
-        ev = None
-        if test is not None:
-            ex, el = test if isinstance(test, tuple) else (test.images, test.labels)
-            ev = (ex.to(dtype), el.long())
+        ev = None if test is None else _xy(test, net.sizes[-1], dtype)
         accs: list[list[float]] = []
         seconds: list[float] = []
         net.train()
