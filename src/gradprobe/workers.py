@@ -227,19 +227,25 @@ class TaskPool(Generic[R]):
                 if self._inline:  # the pool broke while starting the queued tasks
                     continue
                 return
-            done, _ = wait(self._running, timeout=self.poll, return_when=FIRST_COMPLETED)
+            timeout = None if self._messages is None else self.poll
+            done, _ = wait(self._running, timeout=timeout, return_when=FIRST_COMPLETED)
             self._drain()
             ready: list[tuple[Task, R]] = []
             lost: list[tuple[int, Task]] = []
+            error: BaseException | None = None
             for fut in sorted(done, key=lambda f: self._running[f][0]):
                 n, task = self._running.pop(fut)
                 try:
                     ready.append((task, fut.result()))
                 except BrokenProcessPool:
                     lost.append((n, task))
+                except BaseException as e:  # the task's own error: after the others' results
+                    error = error or e
             if lost:
                 self._break(lost)
             yield from ready
+            if error is not None:
+                raise error
 
     # -- internals ------------------------------------------------------------------------------
     def _fill(self) -> None:
