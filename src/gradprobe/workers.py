@@ -40,7 +40,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 R = TypeVar("R")
@@ -309,13 +308,10 @@ class TaskPool(Generic[R]):
     def __enter__(self) -> TaskPool[R]:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop(terminate=exc_type is not None or bool(self._running))
+    def __exit__(self, *exc: object) -> None:
+        """Stop the workers: at once (terminated) on an exception or with tasks still
+        running, else after they exit."""
+        self._stop(terminate=exc[0] is not None or bool(self._running))
         self._running.clear()
 
 
