@@ -23,12 +23,13 @@ import os
 import queue as queue_mod
 import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, TextIO
+
+from ..workers import die_with_parent, terminate_pool, worker_start_env
 
 #: Most workers ``--jobs auto`` starts (each holds torch and the data: ~0.5 GB).
 MAX_AUTO_JOBS = 8
@@ -112,8 +113,6 @@ _LAST_SENT: dict[str, float] = {}
 def _init_worker(q: Any, parent_pid: int) -> None:
     """Pool initializer: keep the progress queue, ignore Ctrl-C (the parent stops the pool),
     die with the parent (Linux)."""
-    from ..sweep.worker import die_with_parent
-
     global _QUEUE
     _QUEUE = q
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -229,24 +228,6 @@ class Board:
                 p.finish(ok)
 
 
-@contextlib.contextmanager
-def _one_thread_env() -> Iterator[None]:
-    """Workers inherit this process's environment when they start: one native thread each."""
-    from ..sweep.worker import native_threads_env
-
-    # A worker that starts with SIGINT ignored keeps ignoring it while it imports torch (no
-    # traceback from a half-started worker on Ctrl-C); this process's handler is put back.
-    sigint = None
-    if threading.current_thread() is threading.main_thread():
-        sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        with native_threads_env(1):
-            yield
-    finally:
-        if sigint is not None:
-            signal.signal(signal.SIGINT, sigint)
-
-
 def _is_terminal(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
@@ -268,14 +249,14 @@ def run_pool(
     out = sys.stderr if stream is None else stream
     ctx = multiprocessing.get_context("spawn")
     messages = ctx.Queue()
-    with _one_thread_env():
+    with worker_start_env(1):
         pool = ProcessPoolExecutor(
             max_workers=jobs, mp_context=ctx, initializer=_init_worker,
             initargs=(messages, os.getpid()),
         )  # fmt: skip
     try:
         with Board(out, _is_terminal(out)) as board:
-            with _one_thread_env():  # workers start on the first submissions
+            with worker_start_env(1):  # workers start on the first submissions
                 running: dict[Future[Outcome], Task] = {pool.submit(work, t): t for t in tasks}
             while running:
                 finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -291,7 +272,7 @@ def run_pool(
                     board.finish(task.name, ok=not outcome.error)
                     on_outcome(outcome)
     except BaseException:
-        _stop(pool)
+        terminate_pool(pool)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -309,14 +290,3 @@ def _drain(messages: Any, board: Board) -> None:
             board.start(m[1])
         elif m[0] == "progress":
             board.progress(m[1], m[2], m[3], m[4])
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Cancel what has not started and terminate the workers (they ignore SIGINT)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    for p in procs:
-        p.join(timeout=5)

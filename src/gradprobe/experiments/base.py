@@ -41,6 +41,7 @@ from ..errors import ConfigError
 from ..results import Comparison, Result, Table, atomic_write_text, load_json_limited, plain
 
 C = TypeVar("C")
+T = TypeVar("T")
 
 #: Signature of a progress sink: (what, done, total) — total 0 when unknown.
 ProgressFn = Callable[[str, float, float], None]
@@ -92,10 +93,40 @@ class RunContext:
         atomic_write_text(self.partial_path(key), json.dumps(doc, allow_nan=False))
 
 
+#: Field metadata key of a config field that changes no number (`result_neutral`).
+RESULT_NEUTRAL = "gradprobe.result_neutral"
+
+
+def result_neutral(default: T) -> T:
+    """A config field (``jobs: int = result_neutral(2)``) that changes the wall time only,
+    never a number — a worker count: `config_hash` leaves it out, so partial results are found
+    again with any value of it."""
+    return field(default=default, metadata={RESULT_NEUTRAL: True})
+
+
+def is_result_neutral(f: dataclasses.Field[Any]) -> bool:
+    """Whether the dataclass field ``f`` was declared with `result_neutral`."""
+    return bool(f.metadata.get(RESULT_NEUTRAL, False))
+
+
+def _hashed(value: Any) -> Any:
+    """``value`` as `dataclasses.asdict` turns it into dicts and lists, without the
+    `result_neutral` fields of the dataclasses in it."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _hashed(getattr(value, f.name))
+                for f in dataclasses.fields(value) if not is_result_neutral(f)}  # fmt: skip
+    if isinstance(value, (list, tuple)):
+        return [_hashed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _hashed(v) for k, v in value.items()}
+    return value
+
+
 def config_hash(config: Any) -> str:
-    """A stable hash of a config dataclass (or dict): same fields and values → same hash."""
-    d = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config  # type: ignore[arg-type]
-    text = json.dumps(plain(d), sort_keys=True, separators=(",", ":"))
+    """A stable hash of a config dataclass (or dict): same fields and values → same hash.
+    Fields declared `result_neutral` (worker counts) do not count; for a config without such
+    fields the hash is that of its `dataclasses.asdict`."""
+    text = json.dumps(plain(_hashed(config)), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -40,11 +40,9 @@ do not depend on it).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,8 +56,9 @@ from ..nets import Network
 from ..results import Comparison, Table, band_of
 from ..speed import learning_speed
 from ..train import TrainConfig, Trainer
+from ..workers import report, run_tasks
 from ._mnist import first_training_images, resolve_data, sizes_for
-from .base import Experiment, RunContext, register
+from .base import Experiment, RunContext, register, result_neutral
 
 #: remedy key → (label, changes to the baseline). Keys of ``changes``: activation, init, cost,
 #: output, lmbda, clip_norm, hidden (a fixed number of hidden layers).
@@ -124,7 +123,7 @@ class RemediesConfig:
     predict: bool = True
     advice: bool = True
     advice_steps: int = 10
-    jobs: int = 2
+    jobs: int = result_neutral(2)
     seed: int = 0
     quick: bool = False
 
@@ -197,18 +196,17 @@ class Remedies(Experiment[RemediesConfig]):
 
     def compute(self, config: RemediesConfig, ctx: RunContext) -> dict[str, Any]:
         data_spec = resolve_data(ctx.data, max(config.train_samples, config.speed_samples))
-        train, test, speed_x, source = _load(config, data_spec)
+        train, _, _, source = _load(config, data_spec)
         jobs: list[tuple[str, int]] = []
         for d in config.depths:
             for r in config.remedies:
                 job = (r, hidden_of(r, d))
                 if job not in jobs:
                     jobs.append(job)
-        key_config = _key_config(config)
         cells: dict[str, Any] = {}
         todo: list[tuple[str, int]] = []
         for remedy, hidden in jobs:
-            value = ctx.load_partial(cell_key(remedy, hidden), key_config)
+            value = ctx.load_partial(cell_key(remedy, hidden), config)
             if value is None:
                 todo.append((remedy, hidden))
             else:
@@ -220,18 +218,23 @@ class Remedies(Experiment[RemediesConfig]):
         def finished(remedy: str, hidden: int, value: dict[str, Any]) -> None:
             nonlocal done
             cells[cell_key(remedy, hidden)] = value
-            ctx.save_partial(cell_key(remedy, hidden), key_config, value)
+            ctx.save_partial(cell_key(remedy, hidden), config, value)
             done += 1
             ctx.progress(f"{REMEDIES[remedy][0]}, {hidden} hidden layers", done, total)
 
-        if config.jobs > 1 and len(todo) > 1:
-            _run_pool(config, todo, data_spec, finished)
-        else:
-            predictions: dict[tuple[Any, ...], float | None] = {}
-            for remedy, hidden in todo:
-                ctx.progress(f"{REMEDIES[remedy][0]}, {hidden} hidden layers", done, total)
-                finished(remedy, hidden, run_cell(config, remedy, hidden, train, test, speed_x,
-                                                  predictions))  # fmt: skip
+        def started(cell: tuple[str, int]) -> None:
+            ctx.progress(f"{REMEDIES[cell[0]][0]}, {cell[1]} hidden layers", done, total)
+
+        # the deepest (slowest) cells first, so that the pool's workers finish together; with
+        # jobs = 1 the cells run here in their order
+        order = sorted(todo, key=lambda rh: -rh[1]) if config.jobs > 1 else todo
+        tasks = [(config, r, h, data_spec) for r, h in order]
+        try:
+            for (_, r, h, _), value in run_tasks(_cell_task, tasks, config.jobs,
+                                                 on_message=started):  # fmt: skip
+                finished(r, h, value)
+        finally:
+            _WORKER.clear()  # the data a cell run here kept
         ordered = {cell_key(r, h): cells[cell_key(r, h)] for r, h in jobs}
         out: dict[str, Any] = {
             "source": source,
@@ -249,10 +252,10 @@ class Remedies(Experiment[RemediesConfig]):
                 key = f"advice@{cell_key(remedy, hidden)}"
                 ctx.progress(f"probe's advice for {REMEDIES[remedy][0]}, {hidden} hidden",
                              done, total)  # fmt: skip
-                value = ctx.load_partial(key, key_config)
+                value = ctx.load_partial(key, config)
                 if value is None:
                     value = run_advice(config, remedy, hidden, train)
-                    ctx.save_partial(key, key_config, value)
+                    ctx.save_partial(key, config, value)
                 advice[cell_key(remedy, hidden)] = value
                 done += 1
             accuracy = {k: summary(c)["accuracy"] for k, c in ordered.items()}
@@ -372,12 +375,6 @@ def eta_of(config: RemediesConfig, remedy: str) -> float:
     return config.eta_relu if act in ("relu", "leaky-relu") else config.eta
 
 
-def _key_config(config: RemediesConfig) -> RemediesConfig:
-    """The config partial results are keyed by: ``jobs`` changes no number, so a run resumes
-    with any number of worker processes."""
-    return dataclasses.replace(config, jobs=1)
-
-
 def _load(config: RemediesConfig, data_spec: str | None) -> tuple[Any, Any, Any, str]:
     """(training split, test split, speed split, source) as the config asks."""
     from ..data import load_data
@@ -392,17 +389,17 @@ def _load(config: RemediesConfig, data_spec: str | None) -> tuple[Any, Any, Any,
     return train, mnist.test.subset(config.test_samples), speed_x, mnist.source
 
 
+#: A process's data and mean-field predictions for the cells of one (config, data).
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker() -> None:
-    torch.set_num_threads(1)
-
-
-def _cell_in_worker(
+def _cell_task(
     config: RemediesConfig, remedy: str, hidden: int, data_spec: str | None
 ) -> dict[str, Any]:
-    """`run_cell` in a worker process (data loaded once per process)."""
+    """`run_cell` as a `gradprobe.workers.TaskPool` task (here or in a worker process): the
+    data loaded and the predictions shared once per process and configuration; reports
+    ``(remedy, hidden)`` as it starts."""
+    report((remedy, hidden))
     if _WORKER.get("key") != (config, data_spec):
         _WORKER.clear()
         _WORKER["key"] = (config, data_spec)
@@ -410,38 +407,6 @@ def _cell_in_worker(
         _WORKER["predictions"] = {}
     train, test, speed_x, _ = _WORKER["data"]
     return run_cell(config, remedy, hidden, train, test, speed_x, _WORKER["predictions"])
-
-
-def _run_pool(
-    config: RemediesConfig, todo: list[tuple[str, int]], data_spec: str | None,
-    finished: Callable[[str, int, dict[str, Any]], None],
-) -> None:  # fmt: skip
-    """Run the cells ``todo`` on ``config.jobs`` spawned worker processes (one torch thread
-    each), calling ``finished`` here as each completes (which saves its partial result).
-    The sweep machinery (`gradprobe.sweep.local`) runs whole experiments per task, each
-    writing a result.json; a cell is not an experiment run, hence this small pool."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    # the deepest (slowest) cells first, so that the pool's workers finish together
-    order = sorted(todo, key=lambda rh: -rh[1])
-    left = list(order)
-    mp = multiprocessing.get_context("spawn")
-    try:
-        with ProcessPoolExecutor(max_workers=min(config.jobs, len(order)), mp_context=mp,
-                                 initializer=_init_worker) as pool:  # fmt: skip
-            futures = {pool.submit(_cell_in_worker, config, r, h, data_spec): (r, h)
-                       for r, h in order}  # fmt: skip
-            for fut in as_completed(futures):
-                r, h = futures[fut]
-                finished(r, h, fut.result())
-                left.remove((r, h))
-    except BrokenProcessPool:
-        # a worker could not start or died (e.g. a script without a __main__ guard, out of
-        # memory): the cells not yet finished run here, one after another
-        for r, h in left:
-            finished(r, h, _cell_in_worker(config, r, h, data_spec))
 
 
 def advice_jobs(config: RemediesConfig) -> list[tuple[str, int]]:

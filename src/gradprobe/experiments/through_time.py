@@ -20,10 +20,7 @@ because worker processes are spawned; ``processes=1`` runs everything in the cal
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import multiprocessing
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +33,8 @@ from .. import recurrent as rc
 from ..errors import ConfigError
 from ..io import write_csv
 from ..results import MIN_BAND_SEEDS, Comparison, Table, band_of, finite_or_none, plain
-from .base import Experiment, RunContext, cores, register, unwrap
+from ..workers import TaskPool
+from .base import Experiment, RunContext, cores, register, result_neutral, unwrap
 
 CELLS = ("rnn-tanh", "rnn-sigmoid", "lstm", "lstm-fb1", "gru")
 LABELS = {
@@ -98,7 +96,7 @@ class ThroughTimeConfig:
     clip_norm: float = 1.0
     clip_steps: int = 60
     clip_length: int = 50
-    processes: int = 0
+    processes: int = result_neutral(0)
     quick: bool = False
 
 
@@ -348,10 +346,6 @@ def execute(cfg: ThroughTimeConfig, job: Job) -> Any:
     raise ConfigError(f"unknown job {job!r}")
 
 
-def _worker_init() -> None:
-    torch.set_num_threads(1)
-
-
 def _worker(cfg: ThroughTimeConfig, job: Job) -> Any:
     return plain(execute(cfg, job))
 
@@ -367,22 +361,12 @@ def processes_for(cfg: ThroughTimeConfig, jobs: int) -> int:
     return max(1, min(n, jobs))
 
 
-class _Inline:
-    """The one-process stand-in for a pool: runs a job when it is submitted."""
-
-    def submit(self, fn: Any, *args: Any) -> Future[Any]:
-        fut: Future[Any] = Future()
-        fut.set_result(fn(*args))
-        return fut
-
-
 def run_jobs(cfg: ThroughTimeConfig, ctx: RunContext) -> dict[str, Any]:
     """Every job of ``cfg``, each loaded from ``ctx``'s partial results when there, otherwise
     computed (in worker processes when `processes_for` > 1) and saved. Training lengths of a
     (task, cell) run in increasing order; with ``skip_after_failure`` a length none of whose
     seeds beat `BEAT` × baseline ends that (task, cell). Returns {"runs", "init", "stacked",
     "sweep", "clipping", "skipped"}."""
-    key_cfg = dataclasses.replace(cfg, processes=0)  # the worker count changes no number
     ladders: dict[tuple[str, str], list[int]] = {}
     for task, lengths in (("adding", cfg.train_lengths), ("memory", cfg.memory_lengths)):
         for cell in cfg.cells:
@@ -425,23 +409,13 @@ def run_jobs(cfg: ThroughTimeConfig, ctx: RunContext) -> dict[str, Any]:
             else:
                 pending[:0] = group(task, cell)  # first: the longest chain waits on it
 
-    n = processes_for(cfg, len(pending))
-    pool: Any = (
-        _Inline()
-        if n == 1
-        else ProcessPoolExecutor(
-            max_workers=n,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init,
-        )
-    )
-    try:
-        running: dict[Future[Any], Job] = {}
-        while pending or running:
-            while pending and len(running) < n:
+    with TaskPool(_worker, processes_for(cfg, len(pending))) as pool:
+
+        def feed() -> None:
+            """Submit pending jobs while a worker is free (loading those already saved)."""
+            while pending and pool.has_room:
                 job = pending.pop(0)
-                key = _job_key(job)
-                value = ctx.load_partial(key, key_cfg)
+                value = ctx.load_partial(_job_key(job), cfg)
                 if value is None:
                     what = (
                         f"{job[1]} T = {job[3]}: {LABELS[job[2]]}, seed {job[4]}"
@@ -449,21 +423,15 @@ def run_jobs(cfg: ThroughTimeConfig, ctx: RunContext) -> dict[str, Any]:
                         else " ".join(map(str, job))
                     )
                     ctx.progress(what, done, total)
-                    fn = execute if n == 1 else _worker
-                    running[pool.submit(fn, cfg, job)] = job
+                    pool.submit(cfg, job)
                 else:
                     finished(job, value)
-            if not running:
-                continue
-            ready, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in ready:
-                job = running.pop(fut)
-                value = plain(fut.result())
-                ctx.save_partial(_job_key(job), key_cfg, value)
-                finished(job, value)
-    finally:
-        if n > 1:
-            pool.shutdown(cancel_futures=True)
+
+        feed()
+        for (_, job), value in pool.as_completed():
+            ctx.save_partial(_job_key(job), cfg, value)
+            finished(job, value)
+            feed()
     ctx.progress("done", done, total)
     order = {c: i for i, c in enumerate(CELLS)}
     out["runs"].sort(key=lambda r: (r["task"] != "adding", r["T"], order[r["cell"]], r["seed"]))

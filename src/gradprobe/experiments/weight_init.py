@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +37,8 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..io import write_csv
 from ..results import Comparison, Table, band_label, seed_band
-from .base import Experiment, RunContext, config_hash, cores, register
+from ..workers import report, run_tasks
+from .base import Experiment, RunContext, config_hash, cores, register, result_neutral
 
 #: Chapter 3, "Weight initialization" — the printed numbers (percent).
 SOURCE_FIGURE = "ch. 3, “Weight initialization”"
@@ -79,7 +79,7 @@ class WeightInitConfig:
     ce_hidden: tuple[int, ...] = (30, 100)
     ce_eta: float = 0.5
     train_size: int | None = None
-    jobs: int | None = None
+    jobs: int | None = result_neutral(None)
     quick: bool = False
 
 
@@ -303,8 +303,11 @@ def measure(config: WeightInitConfig, ctx: RunContext) -> dict[str, Any]:
 
     Runs finished earlier (`RunContext.load_partial`) are reused; the others are trained on
     `plan_jobs` processes at once, the costliest first, each process training all seeds of one
-    run in one vectorised `Network`. Results do not depend on the number of processes: a run
-    is the same computation, on one torch thread per process, wherever it executes."""
+    run in one vectorised `Network` (a `gradprobe.workers.TaskPool` task; ``jobs == 1``: here,
+    one after another). Results do not depend on the number of processes: a run is the same
+    computation, on this process's number of torch threads, wherever it executes."""
+    import torch
+
     from ..data import load_data
 
     t0 = time.perf_counter()
@@ -332,11 +335,12 @@ def measure(config: WeightInitConfig, ctx: RunContext) -> dict[str, Any]:
         ctx.progress(f"{key}: reused from an earlier run", sum(epochs_done.values()), total)
     pending.sort(key=lambda p: -run_cost(p[0]))  # longest first: the pool ends together
     jobs = plan_jobs(config, len(pending))
-    if jobs == 1:
-        for spec, settings in pending:
-            runs[run_key(spec)] = _train_run(spec, settings, config, ctx, mnist, tick)
-    else:
-        runs.update(_train_in_pool(pending, config, ctx, mnist.source, jobs, tick))
+    data = "bundled" if ctx.data == "bundled" else mnist.source
+    tasks = [(spec, settings, config, str(ctx.out_dir), data, ctx.device)
+             for spec, settings in pending]  # fmt: skip
+    for (spec, *_), run in run_tasks(_train_task, tasks, jobs, threads=torch.get_num_threads(),
+                                     on_message=lambda m: tick(*m)):  # fmt: skip
+        runs[run_key(spec)] = run
     return {
         "runs": [runs[run_key(s)] for s in specs],
         "seeds": config.seeds,
@@ -408,91 +412,27 @@ def _train_run(
     return run
 
 
-# -- training on several processes -----------------------------------------------------------------
-def _train_in_pool(
-    pending: list[tuple[dict[str, Any], dict[str, Any]]],
+# -- one run as a pool task -----------------------------------------------------------------------
+def _train_task(
+    spec: dict[str, Any],
+    settings: dict[str, Any],
     config: WeightInitConfig,
-    ctx: RunContext,
-    source: str,
-    jobs: int,
-    tick: Callable[[str, int, float], None],
-) -> dict[str, dict[str, Any]]:
-    """Train ``pending`` runs on ``jobs`` worker processes (spawned: no forked torch state),
-    each on this process's number of torch threads, taking runs from a queue in order. Worker
-    epochs are relayed to ``tick``; the first failure stops every worker and is raised here
-    (as its own type where it can be sent, else `RuntimeError`)."""
-    import torch
-
-    mp = multiprocessing.get_context("spawn")
-    tasks: Any = mp.Queue()
-    results: Any = mp.Queue()
-    data = "bundled" if ctx.data == "bundled" else source
-    for spec, settings in pending:
-        tasks.put((spec, settings, config, str(ctx.out_dir), data, ctx.device))
-    for _ in range(jobs):
-        tasks.put(None)
-    procs = [
-        mp.Process(target=_worker, args=(tasks, results, torch.get_num_threads()), daemon=True)
-        for _ in range(jobs)
-    ]
-    out: dict[str, dict[str, Any]] = {}
-    try:
-        for p in procs:
-            p.start()
-        while len(out) < len(pending):
-            try:
-                kind, key, value = results.get(timeout=1.0)
-            except queue.Empty:
-                dead = [p for p in procs if p.exitcode not in (None, 0)]
-                if dead:
-                    raise RuntimeError(
-                        f"weight-init: a worker process died (exit code {dead[0].exitcode}); "
-                        "rerun with the same output folder to resume"
-                    ) from None
-                continue
-            if kind == "tick":
-                tick(key, *value)
-            elif kind == "done":
-                out[key] = value
-            else:
-                raise value
-    finally:
-        for p in procs:
-            if p.is_alive() and len(out) < len(pending):
-                p.terminate()
-            p.join()
-    return out
-
-
-def _worker(tasks: Any, results: Any, threads: int) -> None:
-    """A worker process: train runs from ``tasks`` until None; report on ``results``."""
-    import pickle
-
-    import torch
-
+    out_dir: str,
+    data: str,
+    device: str,
+) -> dict[str, Any]:
+    """`_train_run` as a `gradprobe.workers.TaskPool` task (here or in a worker process, on
+    the pool's torch threads): the data by its resolved source (loaded once per process), each
+    epoch reported to the parent as ``(key, epoch, mean accuracy %)``."""
     from ..data import load_data
 
-    torch.set_num_threads(threads)
-    mnist = None
-    while (task := tasks.get()) is not None:
-        spec, settings, config, out_dir, data, device = task
-        key = run_key(spec)
-        try:
-            if mnist is None:
-                mnist = load_data(data, download=False)
-            ctx = RunContext(out_dir=Path(out_dir), data=data, device=device)
+    mnist = load_data(data, download=False)
+    ctx = RunContext(out_dir=Path(out_dir), data=data, device=device)
 
-            def tick(k: str, epoch: int, acc: float) -> None:
-                results.put(("tick", k, (epoch, acc)))
+    def tick(key: str, epoch: int, acc: float) -> None:
+        report((key, epoch, acc))
 
-            results.put(("done", key, _train_run(spec, settings, config, ctx, mnist, tick)))
-        except BaseException as e:  # every failure goes to the parent
-            try:
-                pickle.loads(pickle.dumps(e))
-            except Exception:  # an exception that cannot cross processes
-                e = RuntimeError(f"{type(e).__name__}: {e}")
-            results.put(("error", key, e))
-            return
+    return _train_run(spec, settings, config, ctx, mnist, tick)
 
 
 # -- comparing -----------------------------------------------------------------------------------

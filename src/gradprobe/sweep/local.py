@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..experiments.base import cores
-from .worker import execute, init_worker, native_threads_env, record_error
+from ..workers import native_threads_env
+from .worker import execute, init_worker, record_error
 
 Task = dict[str, Any]
 Outcome = dict[str, Any]

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..results import ResultError, atomic_write_text, read_result
+from ..workers import die_with_parent
 from .spec import coerce, field_types
 
 RESULT = "result.json"
@@ -157,50 +158,8 @@ def record_error(run_dir: Path, run_hash: str, message: str, tb: str, seconds: f
 
 
 # -- process setup (local pool) -----------------------------------------------------------------
-#: The variables native libraries (OpenMP, MKL, OpenBLAS) read once, when they are loaded.
-NATIVE_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
-@contextlib.contextmanager
-def native_threads_env(threads: int) -> Iterator[None]:
-    """Set the native libraries' thread variables to ``threads`` in this process's environment
-    for the block, restoring them after. A spawned worker inherits the environment it starts
-    with, and its NumPy/torch read these variables at import — before any initializer runs,
-    which is why they must be set in the parent, around the pool's start."""
-    before = {k: os.environ.get(k) for k in NATIVE_THREAD_VARS}
-    os.environ.update({k: str(max(1, int(threads))) for k in NATIVE_THREAD_VARS})
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def init_worker(parent_pid: int) -> None:
     """Initializer of a local pool worker: die with the parent (Linux). The thread counts come
-    from the environment the worker started with (`native_threads_env`) and from the task."""
+    from the environment the worker started with (`gradprobe.workers.native_threads_env`) and
+    from the task."""
     die_with_parent(parent_pid)
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (``PR_SET_PDEATHSIG``), so a
-    ``kill -9`` of the sweep does not leave workers running on. Elsewhere: nothing (the run
-    lock still keeps a rerun from doing a run twice)."""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os._exit(1)
-    except (OSError, AttributeError):  # pragma: no cover
-        return
