@@ -291,3 +291,33 @@ def test_split_module_keeps_output_and_gradients_with_initial_state(
     for p, g in zip(model.parameters(), expected, strict=True):
         assert p.grad is not None
         np.testing.assert_allclose(p.grad.numpy(), g.numpy(), rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "selected",
+    [["rnn.l0", "rnn.l1", "head"], ["rnn.l1_reverse", "head"], ["head"], ["rnn.*"]],
+)
+def test_bidirectional_rows_are_labelled_from_the_module_not_the_selection(
+    selected: list[str],
+) -> None:
+    """A 2-layer bidirectional LSTM with only some of its layers selected: every profile row
+    is still named after the stacked layer and direction it was measured at (the module's own
+    num_layers × directions), with the ratio of that layer's autograd-checked profile."""
+    torch.manual_seed(8)
+    T, F, H = 6, 3, 4
+    rnn = nn.LSTM(F, H, num_layers=2, bidirectional=True, batch_first=True)
+    model = Net(rnn, 2 * H).double()
+    x = torch.randn(2, T, F, dtype=torch.float64)
+    w = torch.randn(1, T, 1, dtype=torch.float64)
+    q = ThroughTime()
+    with gradprobe.watch(model, layers=selected, quantities=(q,), detail_every=1) as probe:
+        (model(x) * w).sum().backward()
+        prof = q.profiles()
+        probe.step()
+    names = ["rnn.l0", "rnn.l0_reverse", "rnn.l1", "rnn.l1_reverse"]
+    assert sorted(prof) == sorted(names)
+    rows = probe.history.query("quantity == 'time_ratio'")
+    assert sorted(rows.layer) == sorted(names)
+    for name in names:
+        p = prof[name][::-1] if name.endswith("_reverse") else prof[name]
+        assert rows[rows.layer == name].value.item() == pytest.approx(p[0] / p[-1], rel=1e-12)
