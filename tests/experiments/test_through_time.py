@@ -84,7 +84,7 @@ def test_run_writes_everything_and_checks_are_bounds(run: tuple[Any, Path]) -> N
     )
     assert len(result.tables) == 5 and result.conclusions
     during = result.tables[-1]
-    assert during.columns[4:] == ["init", "step 2", "end", "median steps"]
+    assert during.columns[4:] == ["init", "step 2", "end", "median steps", "learnt"]
     assert len(during.rows) == 5 + 4 * 2
     assert any(
         c.startswith("In the 2-layer LSTM (default) trained at T = 6") for c in result.conclusions
@@ -412,19 +412,24 @@ def test_during_training_sentences_follow_the_data(run: tuple[Any, Path]) -> Non
     set_ratio("layer 1", {"0": 1e-4, "2": 1e-4, "3": 3e-4})
     text = " ".join(tt.conclude(data))
     assert (
-        "In the 2-layer LSTM (default) trained at T = 6 (2 seeds, median 3 Adam steps), the "
+        "In the 2-layer LSTM (default) trained at T = 6 (2 seeds, median 3 Adam steps; 0/2 "
+        "learnt it: test loss below 0.5 × baseline), the "
         "gradient reaching t = 0 as a fraction of the one at the last step: the first layer's "
         "rises from 1e-11 at init to 2e-05 at step 2 and 0.001 at the end; the second layer's "
         "stays within a factor of 10 from 0.0001 at init to 0.0001 at step 2 and 0.0003 at the "
         "end." in text
     )
     set_ratio("layer 0", {"0": 1e-3, "2": 2e-5, "3": 1e-11})
+    for r in data["stacked_runs"]:
+        if r["cell"] == "lstm" and r["seed"] == 0:
+            r["test_loss"] = 0.01 * r["baseline"]
     text = " ".join(tt.conclude(data))
+    assert "(2 seeds, median 3 Adam steps; 1/2 learnt it" in text
     assert (
         "the first layer's falls from 0.001 at init to 2e-05 at step 2 and 1e-11 at the end" in text
     )
     row = next(r for r in tt.during_table(data).rows if r[0] == "LSTM (default)" and r[1] == 2)
-    assert row[3:] == ["layer 0", "0.001", "2e-05", "1e-11", "3"]
+    assert row[3:] == ["layer 0", "0.001", "2e-05", "1e-11", "3", "1/2"]
     # one seed stopped early: it is missing from step 2 on, and the sentence says so
     r1 = next(r for r in data["stacked_runs"] if r["cell"] == "lstm" and r["seed"] == 1)
     r1["profiles"] = {"0": r1["profiles"]["0"], "1": r1["profiles"]["3"]}

@@ -4,7 +4,9 @@ Chapter 5 ends on the remark that the unstable gradient is worst in recurrent ne
 weights multiply the gradient once per time step. We measure it: ‖∂L/∂h_t‖ for every t
 (`gradprobe.recurrent.TimestepGradients`, the total derivative through all later steps) of a
 tanh and a sigmoid Elman RNN, an LSTM (PyTorch default and forget-gate bias 1) and a GRU, on the
-adding problem (Hochreiter & Schmidhuber 1997) and a memory task, at init and after training;
+adding problem (Hochreiter & Schmidhuber 1997) and a memory task, at init, every
+``profile_every`` steps during training and at its end (per stacked layer for 2-layer models
+trained at one length);
 a sweep of the tanh RNN's spectral radius beside Pascanu, Mikolov & Bengio (2013)'s condition;
 gradient clipping on an exploding configuration; and the learning outcome against T with seed
 bands: every cell is trained (Adam, clipped) until its validation loss is below a small
@@ -82,7 +84,7 @@ class ThroughTimeConfig:
 
     cells: tuple[str, ...] = CELLS
     lengths: tuple[int, ...] = (10, 50, 100, 200)
-    train_lengths: tuple[int, ...] = (10, 25, 50, 100)
+    train_lengths: tuple[int, ...] = (10, 25, 50, 100, 200)
     memory_lengths: tuple[int, ...] = (50,)
     symbols: int = 8
     hidden: int = 32
@@ -521,12 +523,12 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
     title = "Gradients through time: RNN, LSTM and GRU"
     book_ref = "Chapter 5, closing remarks on recurrent nets (beyond the book)"
     order = 230
-    typical_seconds = (15, 1030)  # scheduling hint (RESULTS.md)
+    typical_seconds = (24, 1080)  # scheduling hint (measured 2026-12-01, loaded machine)
     Config = ThroughTimeConfig
     quick_note = """Profiles at T ∈ {10, 50}, 2 seeds (no bands), 16 hidden units, a short radius
     sweep: the per-timestep profiles and the Pascanu bound are real. Learning is not shown:
     each cell gets only 60 Adam steps at T = 10 (the full run gives up to 2000 steps at T up to
-    100, stopping each seed once it has learnt), and no memory task; the profiles during
+    200, stopping each seed once it has learnt), and no memory task; the profiles during
     training (every 20 steps; 2-layer models at T = 10) show only the first 60 steps."""
 
     def quick_config(self) -> ThroughTimeConfig:
@@ -828,7 +830,8 @@ def during_sentences(data: dict[str, Any]) -> list[str]:
         out.append(
             f"In the {len(layers)}-layer {LABELS[c]} trained at T = {runs[0]['T']} "
             f"({len(runs)} seeds, median {np.median([r['steps'] for r in runs]):.0f} Adam "
-            "steps), the gradient reaching "
+            f"steps; {sum(_beats(r) for r in runs)}/{len(runs)} learnt it: test loss below "
+            f"{BEAT:g} × baseline), the gradient reaching "
             "t = 0 as a fraction of the one at the last step: " + "; ".join(bits) + "."
         )
     return out
@@ -858,7 +861,8 @@ def during_table(data: dict[str, Any]) -> Table | None:
                 else f"{got[0]:.2g}" + ("" if got[1] == path["seeds"] else f" ({got[1]})")
             )
         return [LABELS[c], n_layers, runs[0]["T"], layer, f"{path['init']:.2g}", *cells,
-                f"{path['end']:.2g}", f"{path['steps']:.0f}"]  # fmt: skip
+                f"{path['end']:.2g}", f"{path['steps']:.0f}",
+                f"{sum(_beats(r) for r in runs)}/{len(runs)}"]  # fmt: skip
 
     for c in _cells(data):
         T = longest_trained(data, c)
@@ -873,10 +877,11 @@ def during_table(data: dict[str, Any]) -> Table | None:
     return Table(
         "gradient reaching t = 0 / gradient at the last step (‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖, adding "
         "problem) during training, median over seeds: at init, at Adam step s (in brackets: "
-        "seeds still training, when not all) and at each seed's last step",
+        "seeds still training, when not all) and at each seed's last step; seeds whose test "
+        f"loss is below {BEAT:g} × baseline",
         ["cell", "layers", "T", "layer", "init"]
         + [f"step {m}" for m in marks]
-        + ["end", "median steps"],
+        + ["end", "median steps", "learnt"],
         rows,
     )
 
@@ -1292,6 +1297,9 @@ T until its loss on a validation set falls below 5 % of the baseline, or for at 
 number of steps; the outcome is the loss on a separate test set, with the 10–90 % band over
 seeds. A cell learns a length when its median test loss is below half the baseline; the
 learning-curve figure shows every seed's validation loss against the steps. A cell that no
-seed could teach a length is not trained at longer ones.
+seed could teach a length is not trained at longer ones. Every trained model is profiled every
+few hundred steps, so the tables and figures show how training changes the gradient that
+reaches t = 0; models of two stacked layers (every cell but the sigmoid RNN) are trained at one
+length and profiled per layer.
 """
 )

@@ -308,4 +308,3 @@ def _labels(name: str, L: int, D: int, split: bool, slots: int) -> list[tuple[in
     if L * D == 1:
         return [(0, layer_name(name, 0, 0))]
     return [(slots - 1, name)]
-
