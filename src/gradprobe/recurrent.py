@@ -520,14 +520,21 @@ def findings(profile: dict[str, list[float]], mode: str | None = None) -> list[d
             continue
         d = a.to_dict()
         if mode is not None:
-            d["remedies"] = [
-                r
-                for r in a.remedies
-                if not (mode in ("LSTM", "GRU") and "gated cell" in r)
-                and not (mode != "LSTM" and "forget-gate" in r)
-            ]
+            d["remedies"] = remedies_for(a.remedies, mode)
         out.append(d)
     return out
+
+
+def remedies_for(remedies: Sequence[str], cell: str) -> list[str]:
+    """``remedies`` without those that do not apply to ``cell`` (a module's ``mode`` or type
+    name: "LSTM", "GRU", "RNN_TANH", "RNN" …): "use a gated cell" for an LSTM or GRU, the
+    forget-gate bias for anything but an LSTM."""
+    return [
+        r
+        for r in remedies
+        if not (cell in ("LSTM", "GRU") and "gated cell" in r)
+        and not (cell != "LSTM" and "forget-gate" in r)
+    ]
 
 
 # -- initialisations -----------------------------------------------------------------------------

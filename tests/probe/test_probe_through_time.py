@@ -190,7 +190,10 @@ class Last(nn.Module):
 def _diagnose(rnn: nn.Module, T: int = 50) -> tuple[dict[str, float], list[str]]:
     """Three recorded steps at length T (cost on the last step). At every step the probe's
     profile of ``rnn.l0`` must equal ‖∂L/∂x_t‖ from plain autograd on the same batch (float64,
-    no probe), and its ``time_ratio`` the ratio computed from that autograd profile."""
+    no probe), and its ``time_ratio`` the ratio computed from that autograd profile. The
+    through-time finding (if any) must be the one the autograd ratios support: its ratio the
+    median of theirs, its kind and severity from that median (10⁻³ / 10³, critical beyond
+    10⁻⁶ / 10⁶), and no remedy that does not fit the cell."""
     torch.manual_seed(2)
     model = Last(rnn).double()
     q = ThroughTime()
@@ -213,8 +216,24 @@ def _diagnose(rnn: nn.Module, T: int = 50) -> tuple[dict[str, float], list[str]]
     measured = df[df.quantity == "time_ratio"].sort_values("step").value.to_numpy()
     np.testing.assert_allclose(measured, ratios, rtol=1e-9)
     med = df[df.quantity == "time_ratio"].groupby("layer").value.median().to_dict()
-    kinds = [f.kind for f in diagnose(df) if f.kind.endswith("through-time")]
-    return med, kinds
+    found = [f for f in diagnose(df) if f.kind.endswith("through-time")]
+    r = float(np.median(ratios))  # from autograd alone
+    if 1e-3 <= r <= 1e3:
+        assert found == []
+        return med, []
+    assert len(found) == 1 and found[0].layers == ("rnn.l0",)
+    f = found[0]
+    assert f.evidence["time_ratio"] == pytest.approx(r, rel=1e-9)
+    assert f.kind == ("vanishing-through-time" if r < 1e-3 else "exploding-through-time")
+    assert f.severity == ("critical" if r < 1e-6 or r > 1e6 else "warning")
+    assert f"is {r:.2g} of the one where it enters" in f.message
+    gated = isinstance(rnn, nn.LSTM | nn.GRU)
+    assert any("gated cell" in x for x in f.remedies) != gated
+    if f.kind == "vanishing-through-time":
+        assert any("forget-gate" in x for x in f.remedies) == isinstance(rnn, nn.LSTM)
+    else:
+        assert any("clip the gradient" in x for x in f.remedies)
+    return med, [f.kind]
 
 
 def test_tanh_rnn_vanishes_at_t50() -> None:
@@ -291,3 +310,33 @@ def test_split_module_keeps_output_and_gradients_with_initial_state(
     for p, g in zip(model.parameters(), expected, strict=True):
         assert p.grad is not None
         np.testing.assert_allclose(p.grad.numpy(), g.numpy(), rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "selected",
+    [["rnn.l0", "rnn.l1", "head"], ["rnn.l1_reverse", "head"], ["head"], ["rnn.*"]],
+)
+def test_bidirectional_rows_are_labelled_from_the_module_not_the_selection(
+    selected: list[str],
+) -> None:
+    """A 2-layer bidirectional LSTM with only some of its layers selected: every profile row
+    is still named after the stacked layer and direction it was measured at (the module's own
+    num_layers × directions), with the ratio of that layer's autograd-checked profile."""
+    torch.manual_seed(8)
+    T, F, H = 6, 3, 4
+    rnn = nn.LSTM(F, H, num_layers=2, bidirectional=True, batch_first=True)
+    model = Net(rnn, 2 * H).double()
+    x = torch.randn(2, T, F, dtype=torch.float64)
+    w = torch.randn(1, T, 1, dtype=torch.float64)
+    q = ThroughTime()
+    with gradprobe.watch(model, layers=selected, quantities=(q,), detail_every=1) as probe:
+        (model(x) * w).sum().backward()
+        prof = q.profiles()
+        probe.step()
+    names = ["rnn.l0", "rnn.l0_reverse", "rnn.l1", "rnn.l1_reverse"]
+    assert sorted(prof) == sorted(names)
+    rows = probe.history.query("quantity == 'time_ratio'")
+    assert sorted(rows.layer) == sorted(names)
+    for name in names:
+        p = prof[name][::-1] if name.endswith("_reverse") else prof[name]
+        assert rows[rows.layer == name].value.item() == pytest.approx(p[0] / p[-1], rel=1e-12)

@@ -4,7 +4,9 @@ Chapter 5 ends on the remark that the unstable gradient is worst in recurrent ne
 weights multiply the gradient once per time step. We measure it: ‖∂L/∂h_t‖ for every t
 (`gradprobe.recurrent.TimestepGradients`, the total derivative through all later steps) of a
 tanh and a sigmoid Elman RNN, an LSTM (PyTorch default and forget-gate bias 1) and a GRU, on the
-adding problem (Hochreiter & Schmidhuber 1997) and a memory task, at init and after training;
+adding problem (Hochreiter & Schmidhuber 1997) and a memory task, at init, every
+``profile_every`` steps during training and at its end (per stacked layer for 2-layer models
+trained at one length);
 a sweep of the tanh RNN's spectral radius beside Pascanu, Mikolov & Bengio (2013)'s condition;
 gradient clipping on an exploding configuration; and the learning outcome against T with seed
 bands: every cell is trained (Adam, clipped) until its validation loss is below a small
@@ -57,6 +59,12 @@ class ThroughTimeConfig:
     on the adding problem at each T in ``lengths``, and of stacks of ``profile_layers`` layers
     at T = max(lengths).
 
+    Every trained model is profiled (one forward/backward of `PROFILE_BATCH` test sequences)
+    at init, every ``profile_every`` Adam steps (0: never) and at its last step. With
+    ``stacked_length`` > 0 and ``profile_layers`` > 1, every cell that has a stacked form (all
+    but the sigmoid RNN) is also trained with ``profile_layers`` layers on the adding problem at
+    T = ``stacked_length``, ``seeds`` seeds, as the one-layer runs, and profiled per layer.
+
     Learning: each cell is trained on the adding problem at each T in ``train_lengths`` and on
     the memory task (``symbols`` symbols) at each T in ``memory_lengths``, ``seeds`` seeds each:
     Adam (rate ``lr``, batch ``batch``, gradient norm clipped to ``train_clip``; 0: no clipping)
@@ -74,11 +82,13 @@ class ThroughTimeConfig:
 
     cells: tuple[str, ...] = CELLS
     lengths: tuple[int, ...] = (10, 50, 100, 200)
-    train_lengths: tuple[int, ...] = (10, 25, 50, 100)
+    train_lengths: tuple[int, ...] = (10, 25, 50, 100, 200)
     memory_lengths: tuple[int, ...] = (50,)
     symbols: int = 8
     hidden: int = 32
     profile_layers: int = 2
+    profile_every: int = 200
+    stacked_length: int = 50
     seeds: int = 5
     steps: int = 2000
     memory_steps: int = 1000
@@ -174,14 +184,17 @@ def _baseline(task: str, cfg: ThroughTimeConfig, train_y: torch.Tensor, y: torch
     return rc.constant_cross_entropy(train_y, y, cfg.symbols)
 
 
-def train_run(cfg: ThroughTimeConfig, task: str, cell: str, T: int, seed: int) -> dict[str, Any]:
-    """One model trained until its validation loss is below ``stop_fraction`` × baseline or
-    for ``steps`` (memory task: ``memory_steps``) Adam steps: profiles at init and at the end;
-    the validation loss and the mean training loss every ``eval_every`` steps; the test loss
-    and the constant baseline on a held-out test set (the same for every cell and seed at this
-    T); for the memory task also the test accuracy."""
+def train_run(
+    cfg: ThroughTimeConfig, task: str, cell: str, T: int, seed: int, layers: int = 1
+) -> dict[str, Any]:
+    """One model of ``layers`` stacked layers trained until its validation loss is below
+    ``stop_fraction`` × baseline or for ``steps`` (memory task: ``memory_steps``) Adam steps:
+    per-layer profiles ‖∂L/∂h_t‖ [T] at init, every ``profile_every`` steps and at the end
+    (``profiles`` keyed by the step); the validation loss and the mean training loss every
+    ``eval_every`` steps; the test loss and the constant baseline on a held-out test set (the
+    same for every cell and seed at this T); for the memory task also the test accuracy."""
     inp, out = (2, 1) if task == "adding" else (cfg.symbols + 1, cfg.symbols)
-    model = make_model(cell, inp, cfg.hidden, out, 1, seed)
+    model = make_model(cell, inp, cfg.hidden, out, layers, seed)
     g = torch.Generator().manual_seed(10_007 * seed + T)
     gt = torch.Generator().manual_seed(99_991 + T)  # the same test set for every cell and seed
     xt, yt = _task(task, cfg, cfg.test_size, T, gt)
@@ -206,6 +219,8 @@ def train_run(cfg: ThroughTimeConfig, task: str, cell: str, T: int, seed: int) -
             nn.utils.clip_grad_norm_(model.parameters(), cfg.train_clip)
         opt.step()
         window.append(float(loss.detach()))
+        if cfg.profile_every and step % cfg.profile_every == 0:
+            profiles[str(step)] = profile_of(model, task, xp, yp)
         if step % cfg.eval_every == 0 or step == max_steps:
             with torch.no_grad():
                 v = float(_loss(task, model(xv), yv))
@@ -215,7 +230,8 @@ def train_run(cfg: ThroughTimeConfig, task: str, cell: str, T: int, seed: int) -
             solved = v < stop
             if not math.isfinite(v):
                 break
-    profiles[str(step)] = profile_of(model, task, xp, yp)
+    if str(step) not in profiles:
+        profiles[str(step)] = profile_of(model, task, xp, yp)
     with torch.no_grad():
         pred = model(xt)
         test = float(_loss(task, pred, yt))
@@ -225,6 +241,7 @@ def train_run(cfg: ThroughTimeConfig, task: str, cell: str, T: int, seed: int) -
         "cell": cell,
         "T": T,
         "seed": seed,
+        "layers": layers,
         "test_loss": test,
         "baseline": _baseline(task, cfg, ytr, yt),
         "accuracy": acc,
@@ -326,8 +343,20 @@ def clipping_runs(cfg: ThroughTimeConfig) -> list[dict[str, Any]]:
 
 
 # -- running the jobs (in this process or in worker processes) -----------------------------------
-#: A job: ("train", task, cell, T, seed) | ("init", T) | ("stacked",) | ("sweep",) | ("clipping",)
+#: A job: ("train", task, cell, T, seed) | ("stacked-train", cell, seed) | ("init", T) |
+#: ("stacked",) | ("sweep",) | ("clipping",)
 Job = tuple[Any, ...]
+
+#: The cells that have a stacked form (`SigmoidRNN` is one layer only).
+STACKABLE = ("rnn-tanh", "lstm", "lstm-fb1", "gru")
+
+
+def stacked_cells(cfg: ThroughTimeConfig) -> list[str]:
+    """The cells trained with ``profile_layers`` layers (none unless ``stacked_length`` > 0 and
+    ``profile_layers`` > 1)."""
+    if cfg.stacked_length <= 0 or cfg.profile_layers < 2:
+        return []
+    return [c for c in cfg.cells if c in STACKABLE]
 
 
 def execute(cfg: ThroughTimeConfig, job: Job) -> Any:
@@ -335,6 +364,10 @@ def execute(cfg: ThroughTimeConfig, job: Job) -> Any:
     kind = job[0]
     if kind == "train":
         return train_run(cfg, job[1], job[2], int(job[3]), int(job[4]))
+    if kind == "stacked-train":
+        return train_run(
+            cfg, "adding", job[1], cfg.stacked_length, int(job[2]), layers=cfg.profile_layers
+        )
     if kind == "init":
         return init_profiles(cfg, int(job[1]))
     if kind == "stacked":
@@ -365,8 +398,8 @@ def run_jobs(cfg: ThroughTimeConfig, ctx: RunContext) -> dict[str, Any]:
     """Every job of ``cfg``, each loaded from ``ctx``'s partial results when there, otherwise
     computed (in worker processes when `processes_for` > 1) and saved. Training lengths of a
     (task, cell) run in increasing order; with ``skip_after_failure`` a length none of whose
-    seeds beat `BEAT` × baseline ends that (task, cell). Returns {"runs", "init", "stacked",
-    "sweep", "clipping", "skipped"}."""
+    seeds beat `BEAT` × baseline ends that (task, cell). Returns {"runs", "stacked_runs",
+    "init", "stacked", "sweep", "clipping", "skipped"}."""
     ladders: dict[tuple[str, str], list[int]] = {}
     for task, lengths in (("adding", cfg.train_lengths), ("memory", cfg.memory_lengths)):
         for cell in cfg.cells:
@@ -380,9 +413,10 @@ def run_jobs(cfg: ThroughTimeConfig, ctx: RunContext) -> dict[str, Any]:
 
     for task, cell in ladders:
         pending += group(task, cell)
+    pending += [("stacked-train", c, s) for c in stacked_cells(cfg) for s in range(cfg.seeds)]
     pending += [("init", T) for T in cfg.lengths] + [("stacked",), ("sweep",), ("clipping",)]
     total = float(sum(len(v) for v in ladders.values()) * cfg.seeds + len(pending))
-    out: dict[str, Any] = {"runs": [], "init": [], "skipped": []}
+    out: dict[str, Any] = {"runs": [], "stacked_runs": [], "init": [], "skipped": []}
     left: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     done = 0
 
@@ -391,6 +425,8 @@ def run_jobs(cfg: ThroughTimeConfig, ctx: RunContext) -> dict[str, Any]:
         done += 1
         if job[0] == "init":
             out["init"] += value
+        elif job[0] == "stacked-train":
+            out["stacked_runs"].append(value)
         elif job[0] != "train":
             out[job[0]] = value
         else:
@@ -420,6 +456,9 @@ def run_jobs(cfg: ThroughTimeConfig, ctx: RunContext) -> dict[str, Any]:
                     what = (
                         f"{job[1]} T = {job[3]}: {LABELS[job[2]]}, seed {job[4]}"
                         if job[0] == "train"
+                        else f"adding T = {cfg.stacked_length}, {cfg.profile_layers} layers: "
+                        f"{LABELS[job[1]]}, seed {job[2]}"
+                        if job[0] == "stacked-train"
                         else " ".join(map(str, job))
                     )
                     ctx.progress(what, done, total)
@@ -436,6 +475,7 @@ def run_jobs(cfg: ThroughTimeConfig, ctx: RunContext) -> dict[str, Any]:
     order = {c: i for i, c in enumerate(CELLS)}
     out["runs"].sort(key=lambda r: (r["task"] != "adding", r["T"], order[r["cell"]], r["seed"]))
     out["init"].sort(key=lambda r: (r["T"], order[r["cell"]], r["seed"]))
+    out["stacked_runs"].sort(key=lambda r: (order[r["cell"]], r["seed"]))
     return out
 
 
@@ -451,12 +491,13 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
     title = "Gradients through time: RNN, LSTM and GRU"
     book_ref = "Chapter 5, closing remarks on recurrent nets (beyond the book)"
     order = 230
-    typical_seconds = (15, 1030)  # scheduling hint (RESULTS.md)
+    typical_seconds = (24, 760)  # scheduling hint (measured 2026-12-01, loaded machine)
     Config = ThroughTimeConfig
     quick_note = """Profiles at T ∈ {10, 50}, 2 seeds (no bands), 16 hidden units, a short radius
     sweep: the per-timestep profiles and the Pascanu bound are real. Learning is not shown:
     each cell gets only 60 Adam steps at T = 10 (the full run gives up to 2000 steps at T up to
-    100, stopping each seed once it has learnt), and no memory task."""
+    200, stopping each seed once it has learnt), and no memory task; the profiles during
+    training (every 20 steps; 2-layer models at T = 10) show only the first 60 steps."""
 
     def quick_config(self) -> ThroughTimeConfig:
         return ThroughTimeConfig(
@@ -467,6 +508,8 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
             seeds=2,
             steps=60,
             eval_every=20,
+            profile_every=20,
+            stacked_length=10,
             test_size=128,
             radii=(0.5, 1.0, 1.5),
             radius_length=50,
@@ -506,6 +549,10 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
             raise ConfigError(
                 f"memory_lengths must be positive integers, got {config.memory_lengths!r}"
             )
+        for name, least in (("profile_every", 1), ("stacked_length", 2)):
+            v = getattr(config, name)
+            if isinstance(v, bool) or not isinstance(v, int) or 0 < v < least or v < 0:
+                raise ConfigError(f"{name} must be 0 (off) or an integer ≥ {least}, got {v!r}")
         if not 0 < config.stop_fraction < 1:
             raise ConfigError(f"stop_fraction must lie in (0, 1), got {config.stop_fraction!r}")
         if not (config.train_clip >= 0 and math.isfinite(config.train_clip)):
@@ -527,6 +574,9 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
             "beat_fraction": BEAT,
             "stop_fraction": config.stop_fraction,
             "profile_length": max(config.lengths),
+            "profile_layers": config.profile_layers,
+            "profile_every": config.profile_every,
+            "stacked_length": config.stacked_length,
             "steps": config.steps,
             "memory_steps": config.memory_steps,
         }
@@ -550,12 +600,12 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
                     ["init", "adding", s["cell"], s["T"], s["seed"], 0, layer, t, v]
                     for t, v in enumerate(norms)
                 ]
-        for r in data["runs"]:
+        for r in data["runs"] + data["stacked_runs"]:
             for step, prof in r["profiles"].items():
                 for layer, norms in prof["norms"].items():
                     rows += [
                         [
-                            "training",
+                            "training" if r.get("layers", 1) == 1 else "training-stacked",
                             r["task"],
                             r["cell"],
                             r["T"],
@@ -640,6 +690,168 @@ def end_decay(data: dict[str, Any], cell: str, T: int) -> float:
         r["profiles"][max(r["profiles"], key=int)]["analysis"]["layer 0"]["decay"] for r in runs
     ]
     return float(np.median([_loss_value(v) for v in vals])) if vals else math.nan
+
+
+def _finite(vals: Any) -> list[float]:
+    return [float(v) for v in vals if v is not None and math.isfinite(float(v))]
+
+
+def _median(vals: list[float]) -> float:
+    return float(np.median(vals)) if vals else math.nan
+
+
+def ratio_path(runs: list[dict[str, Any]], layer: str, every: int) -> dict[str, Any] | None:
+    """Over ``runs`` (the seeds of one cell, task, T and depth): the median over seeds of
+    ``layer``'s ratio ‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖ (the gradient reaching t = 0 as a fraction of
+    the one at the last step, where the loss enters) at init (``init``), at every multiple of
+    ``every`` that some seed was profiled at (``during``: {step: (median, seeds)}), and at
+    each seed's last step (``end``); ``steps``: the median steps trained, ``seeds``: how many.
+    None without runs."""
+    if not runs:
+        return None
+
+    def at(r: dict[str, Any], key: str) -> Any:
+        return r["profiles"][key]["analysis"][layer]["ratio"]
+
+    during: dict[int, tuple[float, int]] = {}
+    if every > 0:
+        keys = sorted({int(k) for r in runs for k in r["profiles"] if int(k) % every == 0} - {0})
+        for st in keys:
+            got = _finite(at(r, str(st)) for r in runs if str(st) in r["profiles"])
+            if got:
+                during[st] = (_median(got), len(got))
+    return {
+        "init": _median(_finite(at(r, "0") for r in runs)),
+        "during": during,
+        "end": _median(_finite(at(r, max(r["profiles"], key=int)) for r in runs)),
+        "steps": float(np.median([r["steps"] for r in runs])),
+        "seeds": len(runs),
+    }
+
+
+def _change(a: float, b: float) -> str:
+    """How a ratio went from ``a`` to ``b``: by more than a factor of 10, or not."""
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return "changes"
+    if b > 10 * a:
+        return "rises"
+    if b < a / 10:
+        return "falls"
+    return "stays within a factor of 10"
+
+
+def path_text(path: dict[str, Any]) -> str:
+    """ "rises from A at init to B at step s (n/N seeds still training) and C at the end"."""
+    s = f"{_change(path['init'], path['end'])} from {path['init']:.2g} at init to "
+    if path["during"]:
+        st = min(path["during"])
+        v, n = path["during"][st]
+        left = "" if n == path["seeds"] else f" ({n}/{path['seeds']} seeds still training)"
+        s += f"{v:.2g} at step {st}{left} and "
+    return s + f"{path['end']:.2g} at the end"
+
+
+def longest_trained(data: dict[str, Any], cell: str) -> int | None:
+    """The longest adding length ``cell`` was trained at (one layer)."""
+    Ts = [r["T"] for r in data["runs"] if r["task"] == "adding" and r["cell"] == cell]
+    return max(Ts) if Ts else None
+
+
+def stacked_runs(data: dict[str, Any], cell: str) -> list[dict[str, Any]]:
+    return [r for r in data.get("stacked_runs", []) if r["cell"] == cell]
+
+
+def _layer_word(layer: str) -> str:
+    k = int(layer.split()[1])
+    return ("first", "second", "third", "fourth")[k] if k < 4 else f"{k + 1}th"
+
+
+def during_sentences(data: dict[str, Any]) -> list[str]:
+    """How the gradient reaching t = 0 changes during training: one sentence for the one-layer
+    cells (each at its longest adding length trained), one per stacked cell and layer."""
+    every = int(data.get("profile_every", 0) or 0)
+    out: list[str] = []
+    parts = []
+    for c in _cells(data):
+        T = longest_trained(data, c)
+        path = ratio_path(_runs(data, "adding", c, T), "layer 0", every) if T else None
+        if path is not None:
+            parts.append(
+                f"{LABELS[c]} (T = {T}, median {path['steps']:.0f} steps) {path_text(path)}"
+            )
+    if parts:
+        out.append(
+            "During training (one layer, adding problem, each cell at its longest length "
+            "trained; median over seeds), the gradient reaching t = 0 as a fraction of the "
+            "one at the last step: " + "; ".join(parts) + "."
+        )
+    for c in CELLS:
+        runs = stacked_runs(data, c)
+        if not runs:
+            continue
+        layers = list(runs[0]["profiles"]["0"]["analysis"])
+        bits = []
+        for layer in layers:
+            path = ratio_path(runs, layer, every)
+            assert path is not None
+            bits.append(f"the {_layer_word(layer)} layer's {path_text(path)}")
+        out.append(
+            f"In the {len(layers)}-layer {LABELS[c]} trained at T = {runs[0]['T']} "
+            f"({len(runs)} seeds, median {np.median([r['steps'] for r in runs]):.0f} Adam "
+            f"steps; {sum(_beats(r) for r in runs)}/{len(runs)} learnt it: test loss below "
+            f"{BEAT:g} × baseline), the gradient reaching "
+            "t = 0 as a fraction of the one at the last step: " + "; ".join(bits) + "."
+        )
+    return out
+
+
+def during_table(data: dict[str, Any]) -> Table | None:
+    """The ratio ‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖ at init, at steps every·2^k and at the end, per
+    one-layer cell (its longest adding length) and per stacked cell and layer."""
+    every = int(data.get("profile_every", 0) or 0)
+    budget = int(data.get("steps", 0) or 0)
+    marks = []
+    st = every
+    while every > 0 and st <= budget:
+        marks.append(st)
+        st *= 2
+    rows: list[list[Any]] = []
+
+    def row(c: str, n_layers: int, runs: list[dict[str, Any]], layer: str) -> list[Any]:
+        path = ratio_path(runs, layer, every)
+        assert path is not None
+        cells = []
+        for m in marks:
+            got = path["during"].get(m)
+            cells.append(
+                "—"
+                if got is None
+                else f"{got[0]:.2g}" + ("" if got[1] == path["seeds"] else f" ({got[1]})")
+            )
+        return [LABELS[c], n_layers, runs[0]["T"], layer, f"{path['init']:.2g}", *cells,
+                f"{path['end']:.2g}", f"{path['steps']:.0f}",
+                f"{sum(_beats(r) for r in runs)}/{len(runs)}"]  # fmt: skip
+
+    for c in _cells(data):
+        T = longest_trained(data, c)
+        if T is not None:
+            rows.append(row(c, 1, _runs(data, "adding", c, T), "layer 0"))
+    for c in CELLS:
+        runs = stacked_runs(data, c)
+        for layer in runs[0]["profiles"]["0"]["analysis"] if runs else []:
+            rows.append(row(c, runs[0].get("layers", 1), runs, layer))
+    if not rows:
+        return None
+    return Table(
+        "gradient reaching t = 0 / gradient at the last step (‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖, adding "
+        "problem) during training, median over seeds: at init, at Adam step s (in brackets: "
+        "seeds still training, when not all) and at each seed's last step; seeds whose test "
+        f"loss is below {BEAT:g} × baseline",
+        ["cell", "layers", "T", "layer", "init"]
+        + [f"step {m}" for m in marks]
+        + ["end", "median steps", "learnt"],
+        rows,
+    )
 
 
 def outcome(data: dict[str, Any], task: str, cell: str, T: int) -> dict[str, Any] | None:
@@ -795,6 +1007,9 @@ def tables(data: dict[str, Any]) -> list[Table]:
             rows,
         )
     )
+    during = during_table(data)
+    if during is not None:
+        out.append(during)
     return out
 
 
@@ -960,6 +1175,7 @@ def conclude(data: dict[str, Any]) -> list[str]:
                 f"{end_decay(data, 'lstm', T):.3g}"
             )
         out.append(s + ".")
+    out += during_sentences(data)
     sweep = data["sweep"]
     radii = sorted({r["radius"] for r in sweep})
     med = {r: float(np.median([x["decay"] for x in sweep if x["radius"] == r])) for r in radii}
@@ -1049,6 +1265,9 @@ T until its loss on a validation set falls below 5 % of the baseline, or for at 
 number of steps; the outcome is the loss on a separate test set, with the 10–90 % band over
 seeds. A cell learns a length when its median test loss is below half the baseline; the
 learning-curve figure shows every seed's validation loss against the steps. A cell that no
-seed could teach a length is not trained at longer ones.
+seed could teach a length is not trained at longer ones. Every trained model is profiled every
+few hundred steps, so the tables and figures show how training changes the gradient that
+reaches t = 0; models of two stacked layers (every cell but the sigmoid RNN) are trained at one
+length and profiled per layer.
 """
 )

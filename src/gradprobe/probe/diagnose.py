@@ -50,6 +50,7 @@ symptoms — a dead layer before the vanishing it causes).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -68,6 +69,7 @@ from gradprobe.recurrent import (
     REMEDIES_VANISHING,
     SEVERE_RATIO,
     VANISH_RATIO,
+    remedies_for,
 )
 
 KINDS = (
@@ -608,10 +610,13 @@ def _update_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
     return out
 
 
-def _time_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
+def _time_rule(df: pd.DataFrame, order: list[str], meta: dict[str, Any]) -> list[Finding]:
     """``vanishing-through-time`` / ``exploding-through-time`` from the ``time_ratio`` column
     of :class:`~gradprobe.probe.quantities.ThroughTime` (median over the recorded steps):
-    below 10⁻³ / above 10³ (critical beyond 10⁻⁶ / 10⁶), as :func:`recurrent.analyze_profile`."""
+    below 10⁻³ / above 10³ (critical beyond 10⁻⁶ / 10⁶), as :func:`recurrent.analyze_profile`.
+    Remedies that do not fit the layer's module type (``meta["types"]``) are dropped, as
+    :func:`recurrent.remedies_for` does."""
+    types = meta.get("types", {}) or {}
     ratios = _medians(df, "time_ratio")
     decays, memory, steps = (
         _medians(df, "time_decay"),
@@ -651,10 +656,18 @@ def _time_rule(df: pd.DataFrame, order: list[str]) -> list[Finding]:
                     "steps": T,
                     "confidence": conf,
                 },
-                tuple(remedies),
+                tuple(_fitting(remedies, types, layer)),
             )
         )
     return out
+
+
+def _fitting(remedies: Sequence[str], types: dict[str, str], layer: str) -> list[str]:
+    """``remedies`` that fit the recurrent module of ``layer`` (a stacked layer ``lstm.l1``, or
+    a whole module ``lstm`` whose layers are ``lstm.l0`` …); all of them when its type is
+    unknown."""
+    cell = types.get(layer) or types.get(f"{layer}.l0")
+    return list(remedies) if cell is None else remedies_for(remedies, str(cell))
 
 
 def _time_where(layer: str) -> str:
@@ -729,7 +742,7 @@ def diagnose(history: pd.DataFrame, meta: dict[str, Any] | None = None) -> list[
         + _depth_rules(df, order, meta)
         + _growth_rule(df, meta)
         + _update_rule(df, order)
-        + _time_rule(df, order)
+        + _time_rule(df, order, meta)
     )
     n_steps = int(df["step"].nunique())
     finite = np.isfinite(df["value"].to_numpy(dtype=np.float64))

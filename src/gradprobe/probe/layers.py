@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from gradprobe.probe.rnn_layers import layer_name
+
 ROOT_NAME = "(root)"
 MODEL_NAME = "(model)"  # the layer name of model-wide rows (total gradient norm, clipping)
 
@@ -113,7 +115,7 @@ def discover_layers(model: nn.Module) -> tuple[list[LayerInfo], list[nn.Paramete
             name = path
             m = _RNN_PARAM.match(pname) if isinstance(module, nn.RNNBase) else None
             if m is not None:
-                name = f"{path}.l{m['layer']}{m['rev'] or ''}"
+                name = layer_name(path, int(m["layer"]), 1 if m["rev"] else 0)
             info = infos.get(name)
             if info is None:
                 info = infos[name] = LayerInfo(name, type(module).__name__, module=path)

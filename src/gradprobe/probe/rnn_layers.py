@@ -47,7 +47,8 @@ def shape_of(module: nn.Module) -> tuple[int, int]:
 
 def layer_name(path: str, layer: int, direction: int) -> str:
     """The probe's layer name of stacked layer ``layer``, direction ``direction`` of the module
-    at ``path`` (as :func:`gradprobe.probe.layers.discover_layers` names it)."""
+    at ``path``: ``"lstm.l1"``, ``"lstm.l1_reverse"`` (the one naming, used by
+    :func:`gradprobe.probe.layers.discover_layers` and the through-time quantity's rows)."""
     return f"{path}.l{layer}{'_reverse' if direction else ''}"
 
 

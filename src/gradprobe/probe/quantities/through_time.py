@@ -260,7 +260,7 @@ class ThroughTime(OutputQuantity):
             if not counts.any():
                 continue
             vals = block.values[:, s]
-            L, D = _shape_from_layers(site.module, ctx) or self._layout.get(site.module, (1, 1))
+            L, D = self._layout[site.module]  # the module's own shape, not the selection's
             for k in range(self.slots):
                 part = vals[:, k * self.slot : (k + 1) * self.slot]
                 if not (part[:, -1] > 0).any():
@@ -308,19 +308,3 @@ def _labels(name: str, L: int, D: int, split: bool, slots: int) -> list[tuple[in
     if L * D == 1:
         return [(0, layer_name(name, 0, 0))]
     return [(slots - 1, name)]
-
-
-def _shape_from_layers(module: str, ctx: Context) -> tuple[int, int] | None:
-    """(L, D) of the recurrent module at path ``module``, from its layers' names
-    (``module.l1_reverse`` …); None when its layers were filtered or grouped away."""
-    L, D = 0, 1
-    for layer in ctx.layers:
-        if layer.module != module or not layer.name.startswith(module + ".l"):
-            continue
-        tail = layer.name[len(module) + 2 :]
-        rev = tail.endswith("_reverse")
-        num = tail[: -len("_reverse")] if rev else tail
-        if num.isdigit():
-            L = max(L, int(num) + 1)
-            D = 2 if rev else D
-    return (L, D) if L else None

@@ -2,8 +2,13 @@
 
 * ``through_time_profiles``: ‖∂L/∂h_t‖ against t at init per cell (median over seeds), both
   stacked layers, adding problem at the longest T;
-* ``through_time_training``: the profile at init and after training (seed 0), adding problem at
-  the longest length trained;
+* ``through_time_training``: the profile at init, during and after training (seed 0), adding
+  problem at the longest length trained;
+* ``through_time_during``: per cell (one layer, its longest adding length), the gradient
+  reaching t = 0 as a fraction of the one at the last step against the Adam step, every seed;
+* ``through_time_stacked``: the stacked models trained at ``stacked_length``: that ratio per
+  layer against the step (every seed), and seed 0's per-layer profiles at init, during and
+  after training (only when stacked models were trained);
 * ``through_time_radius``: decay factor per step of the tanh RNN against σ_max(W_hh), beside
   Pascanu et al.'s condition σ_max < 1/γ;
 * ``through_time_clipping``: training loss with and without clipping the gradient's norm;
@@ -37,14 +42,18 @@ def draw(result: Result) -> list[Drawn]:
     {step: {norms: {layer: [T]}}}), ``stacked``, ``sweep``, ``clipping``, ``gamma``."""
     d = result.data
     cells = [c for c in CELLS if any(r["cell"] == c for r in d["runs"])]
-    return [
+    out = [
         _profiles(d, cells),
         _training(d, cells),
+        _during(d, cells),
         _radius(d),
         _clipping(d),
         _outcome(d, cells),
         _learning(d, cells),
     ]
+    if d.get("stacked_runs"):
+        out.append(_stacked(d))
+    return out
 
 
 def _longest(d: dict[str, Any]) -> int | None:
@@ -101,26 +110,104 @@ def _training(d: dict[str, Any], cells: list[str]) -> Drawn:
         )
         if r is None:
             continue
-        steps = sorted(r["profiles"], key=int)
-        for k, s in enumerate(steps):
-            v = np.asarray(r["profiles"][s]["norms"]["layer 0"], dtype=np.float64)
-            ax.plot(
-                np.arange(v.size),
-                _pos(v),
-                color=_colour(i),
-                alpha=0.4 if k == 0 else 1.0,
-                ls=":" if k == 0 else "-",
-                label=f"{LABELS[c]}, step {s}",
-            )
+        _profile_lines(ax, r, "layer 0", _colour(i), LABELS[c])
     ax.set_yscale("log")
     ax.set_xlabel("time step t")
     ax.set_ylabel("‖∂L/∂h_t‖")
     ax.set_title(f"During training (seed 0), adding problem T = {T}")
-    ax.legend(fontsize=7, ncols=3)
+    ax.legend(fontsize=7, ncols=2)
     return Drawn(
         "through_time_training",
-        "The per-timestep profile at init (faint) and after training (solid; the last step "
-        "trained, in the legend), one seed per cell.",
+        "The per-timestep profile at init (dotted), at the steps profiled during training "
+        "(thin, darker as training goes on) and at the last step trained (solid, in the "
+        "legend), one seed per cell.",
+        fig,
+    )
+
+
+def _profile_lines(ax: Any, r: dict[str, Any], layer: str, colour: str, label: str) -> None:
+    """One run's profiles of ``layer``: init dotted, during thin (alpha rising), end solid."""
+    steps = sorted(r["profiles"], key=int)
+    for k, s in enumerate(steps):
+        v = _pos(np.asarray(r["profiles"][s]["norms"][layer], dtype=np.float64))
+        x = np.arange(v.size)
+        if k == 0:
+            ax.plot(x, v, color=colour, alpha=0.5, ls=":", label=f"{label}, init")
+        elif k == len(steps) - 1:
+            ax.plot(x, v, color=colour, lw=1.8, label=f"{label}, step {s}")
+        else:
+            ax.plot(x, v, color=colour, lw=0.7, alpha=0.15 + 0.5 * k / len(steps))
+
+
+def _ratios(r: dict[str, Any], layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, ‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖) of one run's profiles of ``layer``."""
+    steps = sorted(r["profiles"], key=int)
+    vals = [r["profiles"][s]["analysis"][layer]["ratio"] for s in steps]
+    v = np.array([np.nan if x is None else x for x in vals], dtype=np.float64)
+    return np.array([int(s) for s in steps], dtype=np.float64), _pos(v)
+
+
+def _during(d: dict[str, Any], cells: list[str]) -> Drawn:
+    fig, axes = style.subplots(
+        1, max(len(cells), 1), figsize=(2.9 * max(len(cells), 1), 3.4), squeeze=False
+    )
+    for i, c in enumerate(cells):
+        ax = axes[0][i]
+        Ts = [r["T"] for r in d["runs"] if r["task"] == "adding" and r["cell"] == c]
+        if not Ts:
+            ax.set_visible(False)
+            continue
+        T = max(Ts)
+        for r in d["runs"]:
+            if r["task"] == "adding" and r["cell"] == c and r["T"] == T:
+                x, v = _ratios(r, "layer 0")
+                ax.plot(x, v, color=_colour(i), marker=".", alpha=0.75)
+        ax.set_yscale("log")
+        ax.set_title(f"{LABELS[c]}, T = {T}", fontsize=9)
+        ax.set_xlabel("Adam step")
+        if i == 0:
+            ax.set_ylabel("‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖")
+    return Drawn(
+        "through_time_during",
+        "During training (one layer, adding problem at each cell's longest length trained): "
+        "the gradient reaching t = 0 as a fraction of the one at the last step, at init, every "
+        f"{d.get('profile_every', '?')} Adam steps and at the last step; one line per seed.",
+        fig,
+    )
+
+
+def _stacked(d: dict[str, Any]) -> Drawn:
+    runs = d["stacked_runs"]
+    cells = [c for c in CELLS if any(r["cell"] == c for r in runs)]
+    n = len(cells)
+    fig, axes = style.subplots(2, n, figsize=(3.2 * n, 6.4), squeeze=False)
+    T = runs[0]["T"]
+    for i, c in enumerate(cells):
+        mine = [r for r in runs if r["cell"] == c]
+        layers = list(mine[0]["profiles"]["0"]["analysis"])
+        top, bottom = axes[0][i], axes[1][i]
+        for j, layer in enumerate(layers):
+            for r in mine:
+                x, v = _ratios(r, layer)
+                top.plot(x, v, color=_colour(j), marker=".", alpha=0.6,
+                         label=layer if r["seed"] == mine[0]["seed"] else None)  # fmt: skip
+            seed0 = mine[0]
+            _profile_lines(bottom, seed0, layer, _colour(j), layer)
+        if i == 0:
+            top.set_ylabel("‖∂L/∂h_0‖ / ‖∂L/∂h_{T−1}‖")
+            bottom.set_ylabel(f"‖∂L/∂h_t‖ (seed {mine[0]['seed']})")
+            top.legend(fontsize=7)
+        for ax, xlabel in ((top, "Adam step"), (bottom, "time step t")):
+            ax.set_yscale("log")
+            ax.set_xlabel(xlabel)
+        top.set_title(f"{len(layers)}-layer {LABELS[c]}", fontsize=9)
+        bottom.legend(fontsize=6)
+    return Drawn(
+        "through_time_stacked",
+        f"Stacked models trained on the adding problem at T = {T}: top, the gradient reaching "
+        "t = 0 as a fraction of the one at the last step, per layer (colour), every seed, "
+        "against the Adam step; bottom, one seed's per-layer profiles at init (dotted), during "
+        "training (thin) and at its last step (solid).",
         fig,
     )
 
