@@ -33,6 +33,7 @@ from gradprobe.probe.distributed import (
     reduce_sharded,
     shard_groups,
 )
+from gradprobe.probe.fastnorm import CpuNorms
 from gradprobe.probe.layers import (
     ROOT_NAME,
     ForwardOrder,
@@ -214,6 +215,11 @@ class Recorder:
         cpu_view = self.device.type == "cpu" and self.dtype in (torch.float32, torch.float64)
         self._np_grad = self._buf[:, 0].numpy() if cpu_view else None
         self._np_pre = self._pre_buf.numpy() if cpu_view else None
+        self._np_buf = self._buf.numpy() if cpu_view else None
+        # the compiled norms (numba, on the CPU): one single-threaded pass over all tensors
+        self._kern = CpuNorms.create(params) if cpu_view and self._fast else None
+        if self._kern is not None and any(p.dtype != self.dtype for p in params):
+            self._kern = None
         self._pre_versions: list[int] | None = None
         self._queued = False
         self._pa_handles: list[Any] = []
@@ -302,12 +308,14 @@ class Recorder:
         if self.r >= self.flush_every:  # not reached: probe.step() flushes a full buffer
             self._pre_versions = None
             return
-        try:
-            norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
-        except (TypeError, RuntimeError):  # a parameter without a gradient: no pre-clip row
-            self._pre_versions = None
-            return
-        torch.stack(norms, out=self._pre_rows[self.r])
+        kern, view = self._kern, self._np_pre
+        if kern is None or view is None or not kern.norms(grads, view[self.r]):
+            try:
+                norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
+            except (TypeError, RuntimeError):  # a parameter without a gradient: no pre-clip row
+                self._pre_versions = None
+                return
+            torch.stack(norms, out=self._pre_rows[self.r])
         self._pre_versions = [g._version for g in grads]  # type: ignore[union-attr]
 
     def _attach(self) -> None:
@@ -380,6 +388,8 @@ class Recorder:
                 self._pre_ok[r] = True  # clip_before = √Σ pre² (host, at the flush)
                 if same:  # untouched since backward: post-clip = pre-clip, no second pass
                     self._same[r] = done = True
+        if not done and self._kern is not None and self._np_grad is not None:
+            done = self._kern.norms(grads, self._np_grad[r])
         if not done and self._fast:
             try:
                 torch.stack(self._norms(grads), out=self._grad_rows[r])  # type: ignore[arg-type]
@@ -393,10 +403,19 @@ class Recorder:
             row = self._buf[r]
             if self.need_param or self.need_update:
                 data = self._data()
-                torch.stack(self._norms(data), out=row[1])
-                if self._prev_valid and self._prev is not None:
-                    torch._foreach_sub_(self._prev, data)  # prev ← w_{t−1} − w_t = −Δw
-                    torch.stack(self._norms(self._prev), out=row[2])
+                prev = self._prev if self._prev_valid else None
+                kern, view = self._kern, self._np_buf
+                if kern is not None and view is not None and prev is not None:
+                    done = kern.norms_delta(data, prev, view[r, 1], view[r, 2])
+                elif kern is not None and view is not None:
+                    done = kern.norms(data, view[r, 1])
+                else:
+                    done = False
+                if not done:
+                    torch.stack(self._norms(data), out=row[1])
+                    if prev is not None:
+                        torch._foreach_sub_(prev, data)  # prev ← w_{t−1} − w_t = −Δw
+                        torch.stack(self._norms(prev), out=row[2])
             for qi in range(len(self._outq)):
                 self._output_row(qi, r)
         for q in self._stepq:
@@ -524,7 +543,8 @@ class Recorder:
                 data = self._data()
                 if self._prev is None:
                     self._prev = [torch.empty_like(d) for d in data]
-                torch._foreach_copy_(self._prev, data)
+                if self._kern is None or not self._kern.copy(data, self._prev):
+                    torch._foreach_copy_(self._prev, data)
                 self._prev_valid = True
         else:
             self._detach()
