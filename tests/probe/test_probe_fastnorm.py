@@ -115,18 +115,18 @@ def test_nan_and_inf_propagate_and_non_contiguous_falls_back():
     out = np.zeros(3, dtype=np.float32)
     params[0][1, 2] = float("inf")
     params[1][3] = float("nan")
-    assert norms.norms(params, out)
+    assert norms.norms(params, out) is False  # written, not all finite
     assert out[0] == np.inf and np.isnan(out[1])
     assert out[2] == pytest.approx(float(params[2].double().norm()), rel=REL)
     out[:] = -1
-    assert not norms.norms([params[0], params[1], params[2].t()], out)  # not contiguous
-    assert not norms.norms([params[0], None, params[2]], out)  # a missing gradient
+    assert norms.norms([params[0], params[1], params[2].t()], out) is None  # not contiguous
+    assert norms.norms([params[0], None, params[2]], out) is None  # a missing gradient
     assert (out == -1).all()  # nothing written: the recorder takes its torch path
     # beyond float32's range for the square, exact in float64 (torch's float32 sum overflows)
     big = [torch.full((5, 4), 1e30), torch.ones(7), torch.ones(3, 3)]
-    assert norms.norms(big, out) and out[0] == pytest.approx(np.sqrt(20) * 1e30, rel=REL)
-    assert not norms.norms([torch.ones(4), torch.ones(7), torch.ones(3, 3)], out)  # resized
-    assert not norms.norms([torch.ones(5, 4).double(), torch.ones(7), torch.ones(3, 3)], out)
+    assert norms.norms(big, out) is True and out[0] == pytest.approx(np.sqrt(20) * 1e30, rel=REL)
+    assert norms.norms([torch.ones(4), torch.ones(7), torch.ones(3, 3)], out) is None  # resized
+    assert norms.norms([torch.ones(5, 4).double(), torch.ones(7), torch.ones(3, 3)], out) is None
 
 
 def test_mixed_dtypes_and_half_take_the_torch_path():

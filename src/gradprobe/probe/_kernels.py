@@ -73,13 +73,17 @@ def _sumsq_delta(x, p):  # pragma: no cover - compiled
 @_jit
 def norms(addrs, sizes, out, f64):  # pragma: no cover - compiled
     """out[i] = ‖x_i‖₂ of the vector of sizes[i] float32 (float64 when ``f64``) elements at
-    addrs[i]; float64 sums."""
+    addrs[i]; float64 sums. Returns whether every stored norm is finite (the probe's NaN
+    check, for free)."""
+    ok = True
     for i in range(addrs.shape[0]):
         if f64:
             s = _sumsq(carray(_f64(addrs[i]), (sizes[i],)))
         else:
             s = _sumsq(carray(_f32(addrs[i]), (sizes[i],)))
         out[i] = np.sqrt(s)
+        ok = ok and np.isfinite(out[i])
+    return ok
 
 
 @_jit

@@ -8,7 +8,8 @@ snapshot θ_prev ← θ and (‖θ‖, ‖θ − θ_prev‖) — with the kernel
 ``benchmarks/bench_probe.py`` (20 float32 tensors, 2.6 MB, gradients cold after backward):
 ≈ 90 µs against ≈ 190 µs.
 
-Every method returns ``False`` without writing anything when it cannot take the tensors (a
+Every method returns ``False`` (``None`` for :meth:`CpuNorms.norms`) without writing anything
+when it cannot take the tensors (a
 missing gradient, a non-contiguous or sparse tensor); the recorder then takes its torch path,
 which is also the only path without numba or with ``GRADPROBE_ENGINE=torch``. Results: the
 float64 sum of squares of the float32 values, rounded once (the torch path accumulates in
@@ -89,13 +90,13 @@ class CpuNorms:
         except (AttributeError, RuntimeError, NotImplementedError):
             return None
 
-    def norms(self, tensors: list[Any], out: np.ndarray) -> bool:
-        """out [P] ← ‖t_i‖₂ for each tensor. False (nothing written) when not possible."""
+    def norms(self, tensors: list[Any], out: np.ndarray) -> bool | None:
+        """out [P] ← ‖t_i‖₂ for each tensor; returns whether all of them are finite, or None
+        (nothing written) when the kernels cannot take the tensors."""
         addrs = self.addresses(tensors)
         if addrs is None:
-            return False
-        self._k.norms(addrs, self.sizes, out, self._f64)
-        return True
+            return None
+        return bool(self._k.norms(addrs, self.sizes, out, self._f64))
 
     def norms_delta(
         self,

@@ -221,6 +221,8 @@ class Recorder:
         if self._kern is not None and any(p.dtype != self.dtype for p in params):
             self._kern = None
         self._pre_versions: list[int] | None = None
+        #: whether the pre-clip row is all finite (known when the compiled norms wrote it)
+        self._pre_finite: bool | None = None
         self._queued = False
         self._pa_handles: list[Any] = []
         if preclip and self._fast:
@@ -309,7 +311,8 @@ class Recorder:
             self._pre_versions = None
             return
         kern, view = self._kern, self._np_pre
-        if kern is None or view is None or not kern.norms(grads, view[self.r]):
+        self._pre_finite = None if kern is None or view is None else kern.norms(grads, view[self.r])
+        if self._pre_finite is None:
             try:
                 norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
             except (TypeError, RuntimeError):  # a parameter without a gradient: no pre-clip row
@@ -376,9 +379,10 @@ class Recorder:
     def _record(self, t: int) -> None:
         r = self.r
         grads = [p.grad for p in self.params]
-        done = False
-        pre = self._pre_versions
-        self._pre_versions = None
+        done = same = False
+        ok: bool | None = None  # the row is all finite (None: not known yet)
+        pre, pre_finite = self._pre_versions, self._pre_finite
+        self._pre_versions = self._pre_finite = None
         if pre is not None and len(pre) == len(grads):
             try:
                 same = [g._version for g in grads] == pre  # type: ignore[union-attr]
@@ -388,8 +392,10 @@ class Recorder:
                 self._pre_ok[r] = True  # clip_before = √Σ pre² (host, at the flush)
                 if same:  # untouched since backward: post-clip = pre-clip, no second pass
                     self._same[r] = done = True
+                    ok = pre_finite
         if not done and self._kern is not None and self._np_grad is not None:
-            done = self._kern.norms(grads, self._np_grad[r])
+            ok = self._kern.norms(grads, self._np_grad[r])
+            done = ok is not None
         if not done and self._fast:
             try:
                 torch.stack(self._norms(grads), out=self._grad_rows[r])  # type: ignore[arg-type]
@@ -439,13 +445,13 @@ class Recorder:
         self.last_step = t
         self.r = r + 1
         if self.finder is not None:
-            same = bool(self._same[r])
-            view = self._np_pre if same else self._np_grad
             grow = self._pre_rows[r] if same else self._grad_rows[r]
-            if view is not None:
-                ok = bool(np.isfinite(view[r]).all())
-            else:
-                ok = bool(torch.isfinite(grow).all())
+            if ok is None:
+                view = self._np_pre if same else self._np_grad
+                if view is not None:
+                    ok = bool(np.isfinite(view[r]).all())
+                else:
+                    ok = bool(torch.isfinite(grow).all())
             if not ok:
                 self._events[t] = self._find_origin(t, grow)
             self._prev_finite = ok

@@ -75,7 +75,7 @@ class Saturation(OutputQuantity):
                 v = kern.saturation_f32(
                     a.data_ptr(), n, kind == 1, SATURATION_THRESHOLD * self.maximum
                 )
-                return torch.tensor(v, dtype=torch.float64), int(n)
+                return torch.from_numpy(np.array(v, dtype=np.float64)), int(n)
         if not a.is_floating_point() or a.dtype in (torch.float16, torch.bfloat16):
             a = a.float()
         ds = self.derivative(a)
