@@ -414,7 +414,7 @@ class Recorder:
                 if kern is not None and view is not None and prev is not None:
                     done = kern.norms_delta(data, prev, view[r, 1], view[r, 2])
                 elif kern is not None and view is not None:
-                    done = kern.norms(data, view[r, 1])
+                    done = kern.norms(data, view[r, 1]) is not None  # (finite or not)
                 else:
                     done = False
                 if not done:
