@@ -11,6 +11,12 @@ statistics; their forward hooks are attached only for the forward pass of a deta
 recorder knows at the end of step t whether step t+1 is one), so other forward passes run
 without them.
 
+On the CPU with numba installed (the ``fast`` extra) these norm passes — the gradient norms at
+the end of backward and at ``probe.step()``, the snapshot θ_prev ← θ before a detail step and
+(‖θ‖, ‖θ − θ_prev‖) at it — run as single-threaded compiled loops over the tensors' memory
+(:class:`~gradprobe.probe.fastnorm.CpuNorms`), which also tell whether the gradient norms are
+all finite; the torch calls above are the fallback (``GRADPROBE_ENGINE=torch`` forces them).
+
 Nothing is moved to the host until the buffer is full (``flush_every`` recorded steps) or a
 reader asks (:meth:`Recorder.flush`): no host–device synchronisation per step on an
 accelerator. The one exception is the NaN/Inf check (``nan_check="sync"``, the default on the
