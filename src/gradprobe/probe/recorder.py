@@ -11,6 +11,12 @@ statistics; their forward hooks are attached only for the forward pass of a deta
 recorder knows at the end of step t whether step t+1 is one), so other forward passes run
 without them.
 
+On the CPU with numba installed (the ``fast`` extra) these norm passes — the gradient norms at
+the end of backward and at ``probe.step()``, the snapshot θ_prev ← θ before a detail step and
+(‖θ‖, ‖θ − θ_prev‖) at it — run as single-threaded compiled loops over the tensors' memory
+(:class:`~gradprobe.probe.fastnorm.CpuNorms`), which also tell whether the gradient norms are
+all finite; the torch calls above are the fallback (``GRADPROBE_ENGINE=torch`` forces them).
+
 Nothing is moved to the host until the buffer is full (``flush_every`` recorded steps) or a
 reader asks (:meth:`Recorder.flush`): no host–device synchronisation per step on an
 accelerator. The one exception is the NaN/Inf check (``nan_check="sync"``, the default on the
@@ -33,6 +39,7 @@ from gradprobe.probe.distributed import (
     reduce_sharded,
     shard_groups,
 )
+from gradprobe.probe.fastnorm import CpuNorms
 from gradprobe.probe.layers import (
     ROOT_NAME,
     ForwardOrder,
@@ -214,7 +221,14 @@ class Recorder:
         cpu_view = self.device.type == "cpu" and self.dtype in (torch.float32, torch.float64)
         self._np_grad = self._buf[:, 0].numpy() if cpu_view else None
         self._np_pre = self._pre_buf.numpy() if cpu_view else None
+        self._np_buf = self._buf.numpy() if cpu_view else None
+        # the compiled norms (numba, on the CPU): one single-threaded pass over all tensors
+        self._kern = CpuNorms.create(params) if cpu_view and self._fast else None
+        if self._kern is not None and any(p.dtype != self.dtype for p in params):
+            self._kern = None
         self._pre_versions: list[int] | None = None
+        #: whether the pre-clip row is all finite (known when the compiled norms wrote it)
+        self._pre_finite: bool | None = None
         self._queued = False
         self._pa_handles: list[Any] = []
         if preclip and self._fast:
@@ -302,12 +316,15 @@ class Recorder:
         if self.r >= self.flush_every:  # not reached: probe.step() flushes a full buffer
             self._pre_versions = None
             return
-        try:
-            norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
-        except (TypeError, RuntimeError):  # a parameter without a gradient: no pre-clip row
-            self._pre_versions = None
-            return
-        torch.stack(norms, out=self._pre_rows[self.r])
+        kern, view = self._kern, self._np_pre
+        self._pre_finite = None if kern is None or view is None else kern.norms(grads, view[self.r])
+        if self._pre_finite is None:
+            try:
+                norms = torch._foreach_norm(grads, 2, **self._norm_kw)  # type: ignore[arg-type]
+            except (TypeError, RuntimeError):  # a parameter without a gradient: no pre-clip row
+                self._pre_versions = None
+                return
+            torch.stack(norms, out=self._pre_rows[self.r])
         self._pre_versions = [g._version for g in grads]  # type: ignore[union-attr]
 
     def _attach(self) -> None:
@@ -368,9 +385,10 @@ class Recorder:
     def _record(self, t: int) -> None:
         r = self.r
         grads = [p.grad for p in self.params]
-        done = False
-        pre = self._pre_versions
-        self._pre_versions = None
+        done = same = False
+        ok: bool | None = None  # the row is all finite (None: not known yet)
+        pre, pre_finite = self._pre_versions, self._pre_finite
+        self._pre_versions = self._pre_finite = None
         if pre is not None and len(pre) == len(grads):
             try:
                 same = [g._version for g in grads] == pre  # type: ignore[union-attr]
@@ -380,6 +398,10 @@ class Recorder:
                 self._pre_ok[r] = True  # clip_before = √Σ pre² (host, at the flush)
                 if same:  # untouched since backward: post-clip = pre-clip, no second pass
                     self._same[r] = done = True
+                    ok = pre_finite
+        if not done and self._kern is not None and self._np_grad is not None:
+            ok = self._kern.norms(grads, self._np_grad[r])
+            done = ok is not None
         if not done and self._fast:
             try:
                 torch.stack(self._norms(grads), out=self._grad_rows[r])  # type: ignore[arg-type]
@@ -393,10 +415,19 @@ class Recorder:
             row = self._buf[r]
             if self.need_param or self.need_update:
                 data = self._data()
-                torch.stack(self._norms(data), out=row[1])
-                if self._prev_valid and self._prev is not None:
-                    torch._foreach_sub_(self._prev, data)  # prev ← w_{t−1} − w_t = −Δw
-                    torch.stack(self._norms(self._prev), out=row[2])
+                prev = self._prev if self._prev_valid else None
+                kern, view = self._kern, self._np_buf
+                if kern is not None and view is not None and prev is not None:
+                    done = kern.norms_delta(data, prev, view[r, 1], view[r, 2])
+                elif kern is not None and view is not None:
+                    done = kern.norms(data, view[r, 1]) is not None  # (finite or not)
+                else:
+                    done = False
+                if not done:
+                    torch.stack(self._norms(data), out=row[1])
+                    if prev is not None:
+                        torch._foreach_sub_(prev, data)  # prev ← w_{t−1} − w_t = −Δw
+                        torch.stack(self._norms(prev), out=row[2])
             for qi in range(len(self._outq)):
                 self._output_row(qi, r)
         for q in self._stepq:
@@ -420,13 +451,13 @@ class Recorder:
         self.last_step = t
         self.r = r + 1
         if self.finder is not None:
-            same = bool(self._same[r])
-            view = self._np_pre if same else self._np_grad
             grow = self._pre_rows[r] if same else self._grad_rows[r]
-            if view is not None:
-                ok = bool(np.isfinite(view[r]).all())
-            else:
-                ok = bool(torch.isfinite(grow).all())
+            if ok is None:
+                view = self._np_pre if same else self._np_grad
+                if view is not None:
+                    ok = bool(np.isfinite(view[r]).all())
+                else:
+                    ok = bool(torch.isfinite(grow).all())
             if not ok:
                 self._events[t] = self._find_origin(t, grow)
             self._prev_finite = ok
@@ -524,7 +555,8 @@ class Recorder:
                 data = self._data()
                 if self._prev is None:
                     self._prev = [torch.empty_like(d) for d in data]
-                torch._foreach_copy_(self._prev, data)
+                if self._kern is None or not self._kern.copy(data, self._prev):
+                    torch._foreach_copy_(self._prev, data)
                 self._prev_valid = True
         else:
             self._detach()

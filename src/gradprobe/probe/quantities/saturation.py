@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gradprobe.probe.fastnorm import kernels
 from gradprobe.probe.quantities.base import Chunk, Context, OutputQuantity, Series
 
 #: A unit is saturated when σ′(z) is below this fraction of σ′'s maximum.
@@ -53,9 +54,28 @@ class Saturation(OutputQuantity):
             c = self._consts[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
         return c
 
+    def _kernel_kind(self) -> int:
+        """1 (tanh) or 0 (sigmoid) when the compiled pass computes this class's σ′ (not
+        for a subclass with its own :meth:`derivative`), −1 otherwise."""
+        d = type(self).derivative
+        return 1 if d is TanhSaturation.derivative else 0 if d is Saturation.derivative else -1
+
     def measure(self, out: torch.Tensor) -> tuple[torch.Tensor, int]:
-        """``[#saturated, Σσ′, Σ|a|]`` over the call's output, count = its number of units."""
+        """``[#saturated, Σσ′, Σ|a|]`` over the call's output, count = its number of units.
+
+        A contiguous float32 CPU output with numba installed: one compiled pass
+        (:func:`gradprobe.probe._kernels.saturation_f32`, float64 sums; ≈ 10 µs for
+        128 × 256 units against ≈ 30–70 µs for the seven torch ops below)."""
         a = out.detach()
+        if a.dtype is torch.float32 and a.is_cpu and a.is_contiguous():
+            kern = kernels()
+            kind = self._kernel_kind()
+            if kern is not None and kind >= 0:
+                n = a.numel()
+                v = kern.saturation_f32(
+                    a.data_ptr(), n, kind == 1, SATURATION_THRESHOLD * self.maximum
+                )
+                return torch.from_numpy(np.array(v, dtype=np.float64)), int(n)
         if not a.is_floating_point() or a.dtype in (torch.float16, torch.bfloat16):
             a = a.float()
         ds = self.derivative(a)
