@@ -434,14 +434,28 @@ def main() -> None:
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--memory-steps", type=int, default=30000)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--probe-norms", choices=("compiled", "torch", "default"), default="compiled",
+        help="the probe's norm passes: compiled (numba) from the first step — the steady state "
+        "of a run past gradprobe.probe.fastnorm.COMPILED_AFTER_STEPS (5000), which these short "
+        "timed blocks do not reach; torch; or the default switch",
+    )  # fmt: skip
     args = ap.parse_args()
     if args.rounds < 7:
         ap.error("--rounds must be at least 7")
     torch.set_num_threads(args.threads)
+    from gradprobe.probe import fastnorm
+
+    if args.probe_norms == "compiled":
+        fastnorm.COMPILED_AFTER_STEPS = 0
+    elif args.probe_norms == "torch":
+        os.environ["GRADPROBE_ENGINE"] = "torch"
+        fastnorm.kernels.cache_clear()
     out: dict[str, object] = {
         "threads": args.threads,
         "torch": torch.__version__,
         "rounds": args.rounds,
+        "probe_norms": args.probe_norms,
         "load_avg_start": os.getloadavg()[0],
     }
     table: list[tuple[str, str, float, dict[str, float]]] = []

@@ -24,6 +24,13 @@ pytestmark = pytest.mark.skipif(fastnorm.kernels() is None, reason="numba not in
 REL = 2e-7
 
 
+@pytest.fixture(autouse=True)
+def _compiled_from_the_first_step(monkeypatch):
+    """These tests check the compiled path itself: from step 0 (by default it takes over at
+    step `fastnorm.COMPILED_AFTER_STEPS`; see test_switch_at_a_fixed_step)."""
+    monkeypatch.setenv("GRADPROBE_ENGINE", "numba")
+
+
 def _cases() -> list[tuple[str, nn.Module, torch.Tensor]]:
     torch.manual_seed(0)
     cnn = nn.Sequential(
@@ -143,6 +150,7 @@ def test_compiled_saturation_matches_float64_and_the_torch_path(tanh, monkeypatc
     from gradprobe.probe.quantities import Saturation, TanhSaturation
 
     q = TanhSaturation() if tanh else Saturation()
+    assert fastnorm.kernels() is not None and fastnorm.loaded() is not None
     g = torch.Generator().manual_seed(3)
     z = torch.randn(64, 33, generator=g) * 4
     a = torch.tanh(z) if tanh else torch.sigmoid(z)
@@ -172,5 +180,42 @@ def _torch_measure(q, a, monkeypatch):
     try:
         return q.measure(a)[0].double()
     finally:
-        monkeypatch.delenv("GRADPROBE_ENGINE")
+        monkeypatch.setenv("GRADPROBE_ENGINE", "numba")
         fastnorm.kernels.cache_clear()
+        fastnorm.kernels()  # loaded again: the next measure takes the compiled pass
+
+
+def test_switch_at_a_fixed_step(monkeypatch):
+    """Unforced, a probe records with torch until step COMPILED_AFTER_STEPS and with the
+    kernels after it (loading them costs ≈ 0.7 s, repaid only by long runs); the values on
+    both sides agree with float64 autograd, and a rerun is bit-identical."""
+    monkeypatch.delenv("GRADPROBE_ENGINE")
+    monkeypatch.setattr(fastnorm, "COMPILED_AFTER_STEPS", 3)
+    fastnorm.kernels.cache_clear()
+    seen = []
+
+    def run():
+        torch.manual_seed(0)
+        model, x = mlp([10, 16, 16, 3], nn.Tanh), torch.randn(4, 10)
+        y = torch.tensor([0, 1, 2, 1])
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        probe = gp.watch(model, detail_every=1)
+        rec, grads = probe._recorder, []
+        for _ in range(6):
+            F.cross_entropy(model(x), y).backward()
+            grads.append([float(p.grad.double().norm()) for p in rec.params])
+            seen.append(rec._kern is not None)
+            probe.step()
+            opt.step()
+            opt.zero_grad()
+        chunk = rec.flush()
+        probe.close()
+        return chunk, grads
+
+    (a, grads), (b, _) = run(), run()
+    assert seen == [False] * 3 + [True] * 3 + [False] * 3 + [True] * 3
+    np.testing.assert_allclose(a.grad[:6], np.array(grads), rtol=1e-5)  # float32 torch path
+    np.testing.assert_allclose(a.grad[3:6], np.array(grads[3:]), rtol=REL)  # the kernels
+    for field in ("grad", "param", "delta"):
+        assert np.array_equal(getattr(a, field), getattr(b, field), equal_nan=True)
+

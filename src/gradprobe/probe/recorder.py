@@ -15,7 +15,9 @@ On the CPU with numba installed (the ``fast`` extra) these norm passes — the g
 the end of backward and at ``probe.step()``, the snapshot θ_prev ← θ before a detail step and
 (‖θ‖, ‖θ − θ_prev‖) at it — run as single-threaded compiled loops over the tensors' memory
 (:class:`~gradprobe.probe.fastnorm.CpuNorms`), which also tell whether the gradient norms are
-all finite; the torch calls above are the fallback (``GRADPROBE_ENGINE=torch`` forces them).
+all finite; the torch calls above are the fallback. Loading the kernels costs ≈ 0.7 s, so
+they take over at step ``fastnorm.COMPILED_AFTER_STEPS`` (5 000) of a long run, or from the first
+step with ``GRADPROBE_ENGINE=numba``; ``GRADPROBE_ENGINE=torch`` never uses them.
 
 Nothing is moved to the host until the buffer is full (``flush_every`` recorded steps) or a
 reader asks (:meth:`Recorder.flush`): no host–device synchronisation per step on an
@@ -33,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gradprobe.probe import fastnorm
 from gradprobe.probe.distributed import (
     ShardGroup,
     queue_after_reducers,
@@ -222,10 +225,16 @@ class Recorder:
         self._np_grad = self._buf[:, 0].numpy() if cpu_view else None
         self._np_pre = self._pre_buf.numpy() if cpu_view else None
         self._np_buf = self._buf.numpy() if cpu_view else None
-        # the compiled norms (numba, on the CPU): one single-threaded pass over all tensors
-        self._kern = CpuNorms.create(params) if cpu_view and self._fast else None
-        if self._kern is not None and any(p.dtype != self.dtype for p in params):
-            self._kern = None
+        # the compiled norms (numba, on the CPU): one single-threaded pass over all tensors,
+        # from the first step when asked for, otherwise from step COMPILED_AFTER_STEPS on
+        self._kern: CpuNorms | None = None
+        self._kern_params = (
+            params if cpu_view and self._fast and all(p.dtype == self.dtype for p in params)
+            else None
+        )  # fmt: skip
+        self._recorded = 0
+        if self._kern_params is not None and fastnorm.from_first_step():
+            self._kern = CpuNorms.create(self._kern_params)
         self._pre_versions: list[int] | None = None
         #: whether the pre-clip row is all finite (known when the compiled norms wrote it)
         self._pre_finite: bool | None = None
@@ -450,6 +459,9 @@ class Recorder:
         self._host_steps[r] = t
         self.last_step = t
         self.r = r + 1
+        self._recorded += 1
+        if self._recorded == fastnorm.COMPILED_AFTER_STEPS and self._kern_params is not None:
+            self._kern = CpuNorms.create(self._kern_params)  # the next step on
         if self.finder is not None:
             grow = self._pre_rows[r] if same else self._grad_rows[r]
             if ok is None:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gradprobe.probe.fastnorm import kernels
+from gradprobe.probe.fastnorm import loaded
 from gradprobe.probe.quantities.base import Chunk, Context, OutputQuantity, Series
 
 #: A unit is saturated when σ′(z) is below this fraction of σ′'s maximum.
@@ -63,12 +63,12 @@ class Saturation(OutputQuantity):
     def measure(self, out: torch.Tensor) -> tuple[torch.Tensor, int]:
         """``[#saturated, Σσ′, Σ|a|]`` over the call's output, count = its number of units.
 
-        A contiguous float32 CPU output with numba installed: one compiled pass
+        A contiguous float32 CPU output, once the compiled kernels are loaded: one compiled pass
         (:func:`gradprobe.probe._kernels.saturation_f32`, float64 sums; ≈ 10 µs for
         128 × 256 units against ≈ 30–70 µs for the seven torch ops below)."""
         a = out.detach()
         if a.dtype is torch.float32 and a.is_cpu and a.is_contiguous():
-            kern = kernels()
+            kern = loaded()  # once a probe has loaded them (see fastnorm.COMPILED_AFTER_STEPS)
             kind = self._kernel_kind()
             if kern is not None and kind >= 0:
                 n = a.numel()
