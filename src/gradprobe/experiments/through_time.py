@@ -491,7 +491,7 @@ class ThroughTime(Experiment[ThroughTimeConfig]):
     title = "Gradients through time: RNN, LSTM and GRU"
     book_ref = "Chapter 5, closing remarks on recurrent nets (beyond the book)"
     order = 230
-    typical_seconds = (24, 760)  # scheduling hint (measured 2026-12-01, loaded machine)
+    typical_seconds = (10, 480)  # scheduling hint (measured 2026-12-01, quiet machine)
     Config = ThroughTimeConfig
     quick_note = """Profiles at T ∈ {10, 50}, 2 seeds (no bands), 16 hidden units, a short radius
     sweep: the per-timestep profiles and the Pascanu bound are real. Learning is not shown:
