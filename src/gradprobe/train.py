@@ -512,7 +512,7 @@ class Trainer:
                     fn(xb, yt, 1.0 / mb if need_mean else -cfg.eta / mb)
                     if need_mean:
                         if cfg.clip_norm is not None:
-                            _clip_per_seed([torch.from_numpy(g) for g in G], cfg.clip_norm)
+                            _clip_packed(G, cfg.clip_norm)
                         step += 1
                         state.step = step
                         if on_batch:
@@ -734,6 +734,16 @@ def _differences(
         for k in sorted(set(saved) | set(mine))
         if k not in skip and saved.get(k) != mine.get(k)
     ]
+
+
+def _clip_packed(G: list[np.ndarray], max_norm: float) -> None:
+    """`_clip_per_seed` for the NumPy engine's packed [∂C/∂wˡ | ∂C/∂bˡ] arrays
+    [S, n_l, n_{l−1} + 1], in NumPy: ≈ 17 µs a step for 784-30-10 against ≈ 43 µs through
+    torch views (a step of this engine is ≈ 20–30 µs)."""
+    sq = sum(np.einsum("sij,sij->s", g, g) for g in G)
+    scale = np.minimum(max_norm / (np.sqrt(sq) + 1e-12), 1.0).astype(G[0].dtype)
+    for g in G:
+        np.multiply(g, scale[:, None, None], out=g)
 
 
 def _clip_per_seed(grads: list[torch.Tensor], max_norm: float) -> None:
