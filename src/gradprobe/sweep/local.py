@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..experiments.base import cores
-from ..workers import native_threads_env
-from .worker import execute, init_worker, record_error
+from ..workers import die_with_parent, native_threads_env
+from .worker import execute, record_error
 
 Task = dict[str, Any]
 Outcome = dict[str, Any]
@@ -55,14 +55,15 @@ def run_local(
             on_finish(task, execute({**task, "threads": threads}))
         return
     # Workers start during the first submissions (and again after a crash): the environment
-    # they inherit keeps their native libraries on ``threads`` threads from their first import.
+    # they inherit keeps their native libraries on ``threads`` threads from their first import;
+    # each dies with this process (Linux) and takes torch's thread count from its task.
     with native_threads_env(threads):
         queue: deque[Task] = deque(tasks)
         attempts: dict[str, int] = {}
         ctx = multiprocessing.get_context("spawn")
         while queue:
             with ProcessPoolExecutor(
-                max_workers=jobs, mp_context=ctx, initializer=init_worker,
+                max_workers=jobs, mp_context=ctx, initializer=die_with_parent,
                 initargs=(os.getpid(),),
             ) as pool:  # fmt: skip
                 running: dict[Future[Outcome], Task] = {}

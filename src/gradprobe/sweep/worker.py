@@ -28,7 +28,6 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..results import ResultError, atomic_write_text, read_result
-from ..workers import die_with_parent
 from .spec import coerce, field_types
 
 RESULT = "result.json"
@@ -155,11 +154,3 @@ def record_error(run_dir: Path, run_hash: str, message: str, tb: str, seconds: f
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     atomic_write_text(run_dir / ERROR, json.dumps(doc, indent=1) + "\n")
-
-
-# -- process setup (local pool) -----------------------------------------------------------------
-def init_worker(parent_pid: int) -> None:
-    """Initializer of a local pool worker: die with the parent (Linux). The thread counts come
-    from the environment the worker started with (`gradprobe.workers.native_threads_env`) and
-    from the task."""
-    die_with_parent(parent_pid)
