@@ -182,12 +182,16 @@ class TaskPool(Generic[R]):
         self.poll = poll
         #: True once the pool broke and the remaining tasks ran (or run) in this process.
         self.fell_back = False
-        self._inline = self.processes == 1
         self._queue: deque[Task] = deque()  # submitted, not yet started
         self._running: dict[Future[R], tuple[int, Task]] = {}
         self._count = 0
         self._executor: ProcessPoolExecutor | None = None
         self._messages: Any = None
+
+    @property
+    def _inline(self) -> bool:
+        """Whether tasks run in this process: one process asked for, or the pool broke."""
+        return self.processes == 1 or self.fell_back
 
     # -- the caller's side ----------------------------------------------------------------------
     def submit(self, *task: Any) -> None:
@@ -288,7 +292,6 @@ class TaskPool(Generic[R]):
         self._running.clear()
         self._queue.extendleft(task for _, task in reversed(left))
         self._stop(terminate=True)
-        self._inline = True
         self.fell_back = True
 
     def _stop(self, *, terminate: bool) -> None:
