@@ -387,6 +387,18 @@ def _job_key(job: Job) -> str:
     return "-".join(str(p) for p in job[1:]) if job[0] == "train" else "-".join(map(str, job))
 
 
+def _job_label(cfg: ThroughTimeConfig, job: Job) -> str:
+    """What the progress line says while ``job`` runs."""
+    if job[0] == "train":
+        return f"{job[1]} T = {job[3]}: {LABELS[job[2]]}, seed {job[4]}"
+    if job[0] == "stacked-train":
+        return (
+            f"adding T = {cfg.stacked_length}, {cfg.profile_layers} layers: "
+            f"{LABELS[job[1]]}, seed {job[2]}"
+        )
+    return " ".join(map(str, job))
+
+
 def processes_for(cfg: ThroughTimeConfig, jobs: int) -> int:
     """Worker processes: ``cfg.processes``, or (0) the cores this process may use; at most
     ``jobs``; 1 means: run everything in this process."""
@@ -453,15 +465,7 @@ def run_jobs(cfg: ThroughTimeConfig, ctx: RunContext) -> dict[str, Any]:
                 job = pending.pop(0)
                 value = ctx.load_partial(_job_key(job), cfg)
                 if value is None:
-                    what = (
-                        f"{job[1]} T = {job[3]}: {LABELS[job[2]]}, seed {job[4]}"
-                        if job[0] == "train"
-                        else f"adding T = {cfg.stacked_length}, {cfg.profile_layers} layers: "
-                        f"{LABELS[job[1]]}, seed {job[2]}"
-                        if job[0] == "stacked-train"
-                        else " ".join(map(str, job))
-                    )
-                    ctx.progress(what, done, total)
+                    ctx.progress(_job_label(cfg, job), done, total)
                     pool.submit(cfg, job)
                 else:
                     finished(job, value)
@@ -693,7 +697,7 @@ def end_decay(data: dict[str, Any], cell: str, T: int) -> float:
 
 
 def _finite(vals: Any) -> list[float]:
-    return [float(v) for v in vals if v is not None and math.isfinite(float(v))]
+    return [f for v in vals if (f := finite_or_none(v)) is not None]
 
 
 def _median(vals: list[float]) -> float:
