@@ -41,24 +41,26 @@ DTYPES = (torch.float32, torch.float64)
 COMPILED_AFTER_STEPS = 5000
 
 
+def _engine() -> str | None:
+    """The engine ``$GRADPROBE_ENGINE`` names (None when unset or not a known engine: the
+    trainer reports the bad name; the probe just takes its default)."""
+    try:
+        return forced_engine()
+    except ValueError:
+        return None
+
+
 def from_first_step() -> bool:
     """Whether the kernels serve the probe from its first step (``GRADPROBE_ENGINE=numba``,
     or `COMPILED_AFTER_STEPS` ≤ 0) rather than from step `COMPILED_AFTER_STEPS`."""
-    try:
-        return forced_engine() == "numba" or COMPILED_AFTER_STEPS <= 0
-    except ValueError:
-        return False
+    return _engine() == "numba" or COMPILED_AFTER_STEPS <= 0
 
 
 @functools.cache
 def kernels() -> Any | None:
     """The compiled module, or None (numba missing, or ``GRADPROBE_ENGINE`` names another
     engine than numba)."""
-    try:
-        engine = forced_engine()
-    except ValueError:
-        engine = None
-    if engine not in (None, "numba") or not available():
+    if _engine() not in (None, "numba") or not available():
         return None
     try:
         from gradprobe.probe import _kernels
