@@ -126,6 +126,7 @@ def _book_curves() -> dict[str, list[float]]:
 
 def _five_seeds_around(curves: dict[str, list[float]]) -> tuple[list, list]:
     """Five seeds' curves spread 0.2 points apart around the book's own (N(0,1), N(0,1/n_in))."""
+
     def spread(curve: list[float]) -> list[list[float]]:
         return [[v + (s - 2) * 0.2 for v in curve] for s in range(5)]
 

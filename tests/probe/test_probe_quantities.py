@@ -405,3 +405,42 @@ def test_detail_every_samples_weights_and_activations_update_ratio_is_one_step()
     for t in (4, 8):  # the update of the single step t−1 → t, not of t−4 → t
         expected = float((snaps[t] - snaps[t - 1]).norm() / snaps[t].norm())
         assert value(df, t, "0", "update_ratio") == pytest.approx(expected, rel=1e-4)
+
+
+def test_preclip_callback_narrows_to_one_hook_and_recovers():
+    """The end-of-backward callback is queued by one post-accumulate-grad hook once the same
+    parameter comes first PREFIRST_LEARN times; a recorded step with gradients but no
+    callback (here: that layer frozen mid-training, its gradient kept as zeros) puts every
+    layer's hook back, so the next steps have their pre-clip norm again. The pre-clip norm
+    (read before the user's own ``clip_grad_norm_``, no record_clip) equals autograd's."""
+    from gradprobe.probe.recorder import PREFIRST_LEARN
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
+    probe = gp.watch(model)
+    rec = probe._recorder
+    before: list[float] = []
+    steps = PREFIRST_LEARN + 5
+    freeze = PREFIRST_LEARN + 2
+    for t in range(steps):
+        if t == freeze:
+            model[2].requires_grad_(False)  # its .grad stays (zeros): all gradients present
+        x = torch.randn(5, 6)
+        F.cross_entropy(model(x), torch.tensor([0, 1, 2, 0, 1])).backward()
+        flat = torch.cat([p.grad.flatten() for p in model.parameters()])
+        before.append(float(flat.norm()))
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1e-3)  # the user's own clip
+        probe.step()
+        model.zero_grad(set_to_none=False)
+        if t == freeze - 1:
+            assert rec._pa_single and len(rec._pa_handles) == 1  # the head's weight only
+        if t == freeze:  # no callback in this step: every layer's hook back (the frozen
+            assert not rec._pa_single and len(rec._pa_handles) == 1  # head has none)
+    df = probe.history
+    for t in range(steps):
+        pre = df[(df.step == t) & (df.quantity == "grad_norm_preclip")].value
+        if t == freeze:  # the step without a callback has no pre-clip norm
+            assert pre.empty or not np.isfinite(pre.iloc[0])
+            continue
+        assert float(pre.iloc[0]) == pytest.approx(before[t], rel=1e-5)
+        assert value(df, t, "(model)", "grad_norm_postclip") == pytest.approx(1e-3, rel=1e-3)

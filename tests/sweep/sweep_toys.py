@@ -80,8 +80,10 @@ class Toy(Experiment[ToyConfig]):
         log = os.environ.get("SWEEP_TOY_LOG")
         if log:
             with open(log, "a", encoding="utf-8") as f:
-                f.write(f"{config.x} {config.y} {config.mode} {config.seed} {os.getpid()} "
-                        f"{_blas_threads()}\n")
+                f.write(
+                    f"{config.x} {config.y} {config.mode} {config.seed} {os.getpid()} "
+                    f"{_blas_threads()}\n"
+                )
         return data
 
     def compare(self, config: ToyConfig, data: dict[str, Any]) -> list[Comparison]:

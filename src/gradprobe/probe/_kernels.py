@@ -101,14 +101,24 @@ def norms_delta(addrs, prev, sizes, out, out_delta, f64):  # pragma: no cover - 
 
 
 @_jit
+def _copy_into(s, d):  # pragma: no cover - compiled
+    """d[k] ← s[k] for every k (same length)."""
+    for k in range(s.shape[0]):
+        d[k] = s[k]
+
+
+@_jit
 def copy(src, dst, sizes, f64):  # pragma: no cover - compiled
     """dst_i ← src_i for the vectors of sizes[i] elements at the addresses src[i], dst[i]."""
+    # an element loop, which LLVM turns into a straight copy: a slice assignment
+    # ``d[:] = s`` first checks the two arrays for overlap and copies through a temporary
+    # when it cannot rule it out (≈ 200 µs against ≈ 60 µs for 2.6 MB)
     for i in range(src.shape[0]):
         n = (sizes[i],)
         if f64:
-            carray(_f64(dst[i]), n)[:] = carray(_f64(src[i]), n)
+            _copy_into(carray(_f64(src[i]), n), carray(_f64(dst[i]), n))
         else:
-            carray(_f32(dst[i]), n)[:] = carray(_f32(src[i]), n)
+            _copy_into(carray(_f32(src[i]), n), carray(_f32(dst[i]), n))
 
 
 @_jit

@@ -147,4 +147,3 @@ def loaded() -> Any | None:
     `COMPILED_AFTER_STEPS`, or from its first step), else None — without loading them. For
     the quantities that have no step count of their own (saturation)."""
     return kernels() if kernels.cache_info().currsize else None
-

@@ -1,15 +1,17 @@
 """The recorder: hooks and device buffers. It measures raw numbers and nothing more.
 
-Hot path. At an ordinary recorded step :meth:`Recorder.record` does one list comprehension
-``[p.grad for p in params]``, one ``torch._foreach_norm`` over them and one
-``torch.stack(..., out=row)`` straight into a preallocated [flush_every, 3, P] device buffer
-(P parameter tensors). Parameters without a gradient (frozen, unused branch), sparse
-gradients, mixed devices and FSDP2 shards take a general path. Every ``detail_every``-th
-recorded step (a *detail* step) also measures ‖θ‖ and ‖Δθ‖ (when a quantity reads
-``"parameter"``/``"update"``) and the :class:`~gradprobe.probe.quantities.OutputQuantity`
-statistics; their forward hooks are attached only for the forward pass of a detail step (the
-recorder knows at the end of step t whether step t+1 is one), so other forward passes run
-without them.
+Hot path. At the end of each backward pass — a callback queued by a post-accumulate-grad
+hook, before anything can clip the gradients — one fused norm pass writes ‖∂C/∂θ‖ of the P
+parameter tensors into the current row of a preallocated [flush_every, P] buffer (the pre-clip
+norms). At ``probe.step()`` a step whose gradients are unchanged since (their version
+counters) reuses that row as its post-clip norms; after a clip a second pass writes them
+(``torch._foreach_norm`` and ``torch.stack(..., out=row)`` into a [flush_every, 3, P] buffer).
+Parameters without a gradient (frozen, unused branch), sparse gradients, mixed devices and
+FSDP2 shards take a general path. Every ``detail_every``-th recorded step (a *detail* step)
+also measures ‖θ‖ and ‖Δθ‖ (when a quantity reads ``"parameter"``/``"update"``) and the
+:class:`~gradprobe.probe.quantities.OutputQuantity` statistics; their forward hooks are
+attached only for the forward pass of a detail step (the recorder knows at the end of step t
+whether step t+1 is one), so other forward passes run without them.
 
 On the CPU with numba installed (the ``fast`` extra) these norm passes — the gradient norms at
 the end of backward and at ``probe.step()``, the snapshot θ_prev ← θ before a detail step and
@@ -65,6 +67,9 @@ from gradprobe.probe.quantities.base import (
 
 #: Steps during which the recorder watches the order in which layers are called.
 ORDER_STEPS = 16
+#: backward passes in a row in which the same parameter must be accumulated first before the
+#: recorder keeps only that parameter's post-accumulate-grad hook (see ``Recorder.__init__``)
+PREFIRST_LEARN = 8
 #: Call sites kept apart per hooked module and forward pass (later calls join the last).
 MAX_CALLS = 4
 
@@ -132,6 +137,10 @@ class Recorder:
         self._out_n: list[np.ndarray] = []  # [F, S] host counts
         self._pending: list[list[tuple[int, torch.Tensor]]] = []
         self._pending_n: list[np.ndarray] = []
+        # [S, width] float64 sums of the measurements that came back as host values (numpy),
+        # and whether any did in this forward pass
+        self._pending_host: list[np.ndarray] = []
+        self._host_dirty: list[np.ndarray] = []
         self._calls: dict[str, int] = {}
         self._hook_fns: list[tuple[nn.Module, Callable[..., None]]] = []
         self._pre_fns: list[tuple[nn.Module, Callable[..., Any]]] = []
@@ -145,6 +154,8 @@ class Recorder:
             self._out_n.append(np.zeros((F, S), dtype=np.int64))
             self._pending.append([])
             self._pending_n.append(np.zeros(S, dtype=np.int64))
+            self._pending_host.append(np.zeros((S, q.width)))
+            self._host_dirty.append(np.zeros(1, dtype=bool))
             for j, name in enumerate(names):
                 self._hook_fns.append((modules[name], self._out_hook(qi, q, j, name)))
                 if q.taps_input:
@@ -239,7 +250,16 @@ class Recorder:
         #: whether the pre-clip row is all finite (known when the compiled norms wrote it)
         self._pre_finite: bool | None = None
         self._queued = False
+        # The callback is queued by a post-accumulate-grad hook on the first parameter of
+        # every layer (whichever is accumulated first in a backward pass). Each costs a Python
+        # call per backward (≈ 2 µs), so once the same parameter has come first in
+        # PREFIRST_LEARN backward passes in a row, only its hook stays; a recorded step with
+        # gradients but no callback (that parameter got no gradient) puts them all back.
+        self._pa_params: list[nn.Parameter] = []
         self._pa_handles: list[Any] = []
+        self._pa_first: list[int] = []  # id() of the parameter that came first, per backward
+        self._pa_single = False
+        self._called = False  # the callback ran since the last recorded step
         if preclip and self._fast:
             firsts: dict[str, nn.Parameter] = {}
             for layer in layers:
@@ -247,9 +267,8 @@ class Recorder:
                     if params[i].requires_grad:
                         firsts.setdefault(layer.name, params[i])
                         break
-            self._pa_handles = [
-                p.register_post_accumulate_grad_hook(self._accumulated) for p in firsts.values()
-            ]
+            self._pa_params = list(firsts.values())
+            self._hook_all_firsts()
 
         self.step = 0
         self.r = 0
@@ -262,6 +281,7 @@ class Recorder:
     def _out_hook(self, qi: int, q: OutputQuantity, j: int, name: str) -> Callable[..., None]:
         pending = self._pending[qi]
         counts = self._pending_n[qi]
+        host, dirty = self._pending_host[qi], self._host_dirty[qi]
         calls = self._calls
         base = j * MAX_CALLS
 
@@ -275,7 +295,11 @@ class Recorder:
             calls[name] = k + 1
             s = base + min(k, MAX_CALLS - 1)
             v, n = q.measure(t)
-            pending.append((s, v.reshape(-1)))
+            if isinstance(v, np.ndarray):  # host values: added up on the host, no tensor op
+                host[s] += v
+                dirty[0] = True
+            else:
+                pending.append((s, v.reshape(-1)))
             counts[s] += n
 
         if self.compiled:
@@ -314,13 +338,46 @@ class Recorder:
         if self.finder is not None and self.finder.replaying:
             return
         self._queued = True
+        if not self._pa_single:
+            self._pa_first.append(id(p))
         queue_after_reducers(self._end_of_backward)  # after DDP's all-reduce has landed
+
+    def _hook_all_firsts(self) -> None:
+        """(Re)install the hooks on the first parameter of every layer and start learning
+        which one comes first."""
+        for h in self._pa_handles:
+            h.remove()
+        self._pa_handles = [  # (a layer frozen since has no gradient to wait for)
+            p.register_post_accumulate_grad_hook(self._accumulated)
+            for p in self._pa_params
+            if p.requires_grad
+        ]
+        self._pa_first = []
+        self._pa_single = False
+
+    def _learn_first(self, called: bool, any_grad: bool) -> None:
+        """After a recorded step: keep one hook once the same parameter came first in the last
+        PREFIRST_LEARN backward passes; all of them again when a step had gradients but no
+        callback (``called`` False) while only one was left."""
+        if self._pa_single:
+            if not called and any_grad:
+                self._hook_all_firsts()
+            return
+        last = self._pa_first[-PREFIRST_LEARN:]
+        if len(self._pa_handles) > 1 and len(last) == PREFIRST_LEARN and len(set(last)) == 1:
+            keep = next(p for p in self._pa_params if id(p) == last[0])
+            for h in self._pa_handles:
+                h.remove()
+            self._pa_handles = [keep.register_post_accumulate_grad_hook(self._accumulated)]
+            self._pa_single = True
+        del self._pa_first[:-PREFIRST_LEARN]
 
     def _end_of_backward(self) -> None:
         """All gradients of this backward are accumulated, and nothing has clipped them yet:
         one fused norm pass into the pre-clip row; remember the gradients' version counters
         (an in-place change before ``probe.step()`` — clipping, unscaling — bumps them)."""
         self._queued = False
+        self._called = True
         grads = [p.grad for p in self.params]
         if self.r >= self.flush_every:  # not reached: probe.step() flushes a full buffer
             self._pre_versions = None
@@ -398,6 +455,10 @@ class Recorder:
         ok: bool | None = None  # the row is all finite (None: not known yet)
         pre, pre_finite = self._pre_versions, self._pre_finite
         self._pre_versions = self._pre_finite = None
+        if self._pa_params:
+            called, self._called = self._called, False
+            if not (called and self._pa_single):
+                self._learn_first(called, any(g is not None for g in grads))
         if pre is not None and len(pre) == len(grads):
             try:
                 same = [g._version for g in grads] == pre  # type: ignore[union-attr]
@@ -487,16 +548,22 @@ class Recorder:
 
     def _output_row(self, qi: int, r: int) -> None:
         """Sum this step's hook statistics per call site into the buffer row [S, width]."""
-        pending = self._pending[qi]
-        if not pending:  # nothing measured: the row's counts stay 0 (reset at each flush)
+        pending, host, dirty = self._pending[qi], self._pending_host[qi], self._host_dirty[qi]
+        if not pending and not dirty[0]:  # nothing measured: counts stay 0 (reset at flushes)
             return
         row = self._out_buf[qi][r]
-        row.zero_()
-        index = self._index(tuple(s for s, _ in pending))
-        vals = torch.stack([v for _, v in pending]).to(self._acc_dtype)
-        row.index_add_(0, index, vals)
+        if dirty[0]:
+            row.copy_(torch.from_numpy(host))
+            host.fill(0.0)
+            dirty[0] = False
+        else:
+            row.zero_()
+        if pending:
+            index = self._index(tuple(s for s, _ in pending))
+            vals = torch.stack([v for _, v in pending]).to(self._acc_dtype)
+            row.index_add_(0, index, vals)
+            pending.clear()
         self._out_n[qi][r] = self._pending_n[qi]
-        pending.clear()
         self._pending_n[qi][:] = 0
 
     def _norms(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -576,6 +643,8 @@ class Recorder:
         for qi in range(len(self._outq)):
             self._pending[qi].clear()
             self._pending_n[qi][:] = 0
+            self._pending_host[qi].fill(0.0)
+            self._host_dirty[qi][0] = False
 
     # ------------------------------------------------------------------ reading
     def ordered_layers(self) -> list[LayerInfo]:

@@ -280,9 +280,11 @@ class OutputQuantity(Quantity):
         :attr:`module_types`."""
         return bool(self.module_types) and isinstance(module, self.module_types)
 
-    def measure(self, out: torch.Tensor) -> tuple[torch.Tensor, int]:
+    def measure(self, out: torch.Tensor) -> tuple[torch.Tensor | np.ndarray, int]:
         """From one call's output tensor: ``width`` summed statistics as a 1-D tensor on the
-        device, and the count (host int) they were summed over. No host sync."""
+        device — or, when they were computed on the host anyway (a compiled pass over a CPU
+        tensor), as a float64 numpy array [width] — and the count (host int) they were summed
+        over. No host sync."""
         raise NotImplementedError
 
     def per_layer(self, chunk: Chunk, ctx: Context) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
