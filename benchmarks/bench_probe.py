@@ -33,6 +33,10 @@ Usage::
 
     python benchmarks/bench_probe.py --rounds 7          # everything (< 5 min on 2 cores)
     python benchmarks/bench_probe.py --models mlp --no-peers --no-memory --integrations ""
+    python benchmarks/bench_probe.py --models mlp --no-peers --no-memory --integrations "" \
+        --detail-off --rounds 21                            # the probe's cost, split
+    python benchmarks/bench_probe.py --models mlp --no-peers --no-memory --integrations "" \
+        --detail-off --processes 8                          # median over 8 fresh processes
     python benchmarks/bench_probe.py --json out.json
 """
 
@@ -46,11 +50,14 @@ import json
 import logging
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -188,7 +195,9 @@ def _runner(
     return run
 
 
-def _variants(name: str, peers: bool) -> tuple[dict[str, Callable[[int], Timing]], gradprobe.Probe]:
+def _variants(
+    name: str, peers: bool, detail_off: bool = False
+) -> tuple[dict[str, Callable[[int], Timing]], gradprobe.Probe]:
     torch.manual_seed(0)
     base_model = MODELS[name]()
     g = torch.Generator().manual_seed(1)
@@ -201,6 +210,12 @@ def _variants(name: str, peers: bool) -> tuple[dict[str, Callable[[int], Timing]
         # the same model copied once more, with nothing attached: this run's noise floor
         "control": _runner(copy.deepcopy(base_model), batches),
     }
+    if detail_off:
+        # the same probe without its detail steps (only step 0 is one): what the per-step
+        # gradient path costs on its own, the rest of "probe" being the detail steps
+        m1 = copy.deepcopy(base_model)
+        p1 = gradprobe.watch(m1, every=1, detail_every=1 << 40)
+        runs["probe_no_detail"] = _runner(m1, batches, p1.step)
     if peers:
         runs["anomaly"] = _runner(
             copy.deepcopy(base_model), batches, around=torch.autograd.detect_anomaly
@@ -236,8 +251,8 @@ def interleave(runs: dict[str, Callable[[], Timing]], rounds: int) -> dict[str, 
     return out
 
 
-def overhead(name: str, rounds: int, peers: bool) -> dict[str, object]:
-    runs, probe = _variants(name, peers)
+def overhead(name: str, rounds: int, peers: bool, detail_off: bool = False) -> dict[str, object]:
+    runs, probe = _variants(name, peers, detail_off)
     n = BLOCK[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # detect_anomaly warns on every entry
@@ -424,6 +439,44 @@ def memory(steps: int, keep: int) -> dict[str, float]:
     return at
 
 
+def _in_processes(args: argparse.Namespace, models: list[str]) -> list[dict[str, Any]]:
+    """Run the models' overhead measurement in ``args.processes`` fresh processes (one after
+    another, so they never compete); each one's JSON result."""
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(args.processes):
+            path = Path(tmp) / f"p{k}.json"
+            cmd = [sys.executable, __file__, "--models", ",".join(models)]
+            cmd += ["--rounds", str(args.rounds), "--threads", str(args.threads)]
+            cmd += ["--integrations", "", "--no-memory", "--probe-norms", args.probe_norms]
+            cmd += ["--json", str(path)]
+            cmd += ["--no-peers"] if args.no_peers else []
+            cmd += ["--detail-off"] if args.detail_off else []
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            results.append(json.loads(path.read_text()))
+            print(f"  process {k + 1}/{args.processes} done", file=sys.stderr)
+    return results
+
+
+def _across(results: list[dict[str, Any]], name: str) -> dict[str, object]:
+    """One model's results over processes: per variant the median of the processes' median
+    ratios, with the lowest and highest wall ratio."""
+    runs = [r[name] for r in results]
+    variants: dict[str, dict[str, float]] = {}
+    for v in runs[0]["variants"]:
+        vals = [r["variants"][v] for r in runs]
+        variants[v] = {k: statistics.median(x[k] for x in vals) for k in vals[0]}
+        variants[v]["wall_lo"] = min(x["wall_ratio"] for x in vals)
+        variants[v]["wall_hi"] = max(x["wall_ratio"] for x in vals)
+    return {
+        "step_ms": statistics.median(r["step_ms"] for r in runs),
+        "bytes_per_step": statistics.median(r["bytes_per_step"] for r in runs),
+        "rows_per_step": statistics.median(r["rows_per_step"] for r in runs),
+        "processes": len(runs),
+        "variants": variants,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(MODELS))
@@ -432,6 +485,17 @@ def main() -> None:
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--integrations", default="lightning,hf")
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument(
+        "--detail-off", action="store_true",
+        help="add a variant probe_no_detail: the probe without detail steps (gradient "
+        "quantities and the NaN check only), to split the probe's cost",
+    )  # fmt: skip
+    ap.add_argument(
+        "--processes", type=int, default=1,
+        help="measure the models' overhead in this many fresh processes, one after another, "
+        "and report the median of their ratios: where each copy of a model lands in memory "
+        "moves one process's ratios by several percent (see the control variant)",
+    )  # fmt: skip
     ap.add_argument("--memory-steps", type=int, default=30000)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument(
@@ -459,8 +523,13 @@ def main() -> None:
         "load_avg_start": os.getloadavg()[0],
     }
     table: list[tuple[str, str, float, dict[str, float]]] = []
-    for name in [m for m in args.models.split(",") if m]:
-        r = overhead(name, args.rounds, peers=not args.no_peers)
+    models = [m for m in args.models.split(",") if m]
+    per_process = _in_processes(args, models) if args.processes > 1 else None
+    for name in models:
+        if per_process is None:
+            r = overhead(name, args.rounds, peers=not args.no_peers, detail_off=args.detail_off)
+        else:
+            r = _across(per_process, name)
         out[name] = r
         for v, res in r["variants"].items():  # type: ignore[attr-defined]
             if v != "baseline":
@@ -478,9 +547,14 @@ def main() -> None:
         ms = 1e3 * res["baseline"]["wall_s"] / 20
         table += [("hf_trainer", v, ms, res[v]) for v in res if v != "baseline"]
     print(f"threads={args.threads} rounds={args.rounds} load={out['load_avg_start']:.1f}")
-    print(f"{'model':12s} {'variant':13s} {'base ms':>8s} {'wall ×':>7s} {'cpu ×':>7s}")
+    if per_process is not None:
+        print(f"model rows: median over {args.processes} processes (lowest–highest wall ×)")
+    print(f"{'model':12s} {'variant':15s} {'base ms':>8s} {'wall ×':>7s} {'cpu ×':>7s}")
     for name, v, ms, res in table:
-        print(f"{name:12s} {v:13s} {ms:8.2f} {res['wall_ratio']:7.3f} {res['cpu_ratio']:7.3f}")
+        line = f"{name:12s} {v:15s} {ms:8.2f} {res['wall_ratio']:7.3f} {res['cpu_ratio']:7.3f}"
+        if "wall_lo" in res:
+            line += f"  ({res['wall_lo']:.3f}–{res['wall_hi']:.3f})"
+        print(line)
     if not args.no_memory:
         m = memory(args.memory_steps, keep=2000)
         out["memory"] = m
