@@ -25,6 +25,7 @@ def run_preclip(rank: int, world: int) -> dict[str, object]:
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     import gradprobe.probe as gp
+    from gradprobe.probe.recorder import PREFIRST_LEARN
 
     n = 8 // world
     shard = slice(rank * n, (rank + 1) * n)
@@ -34,7 +35,8 @@ def run_preclip(rank: int, world: int) -> dict[str, object]:
     opt = torch.optim.SGD(ddp.parameters(), lr=0.3)
     probe = gp.watch(ddp, flush_every=2)
     ref_pre, ref_local, ref_post = [], [], []
-    for x, y in batches():
+    # past PREFIRST_LEARN steps: the end-of-backward callback then comes from one hook
+    for x, y in batches(steps=PREFIRST_LEARN + 3):
         x, y = x[shard], y[shard]
         plain.load_state_dict(ddp.module.state_dict())
         plain.zero_grad()
@@ -53,6 +55,7 @@ def run_preclip(rank: int, world: int) -> dict[str, object]:
         probe.step()
         opt.step()
         opt.zero_grad()
+    assert probe._recorder._pa_single  # the narrowed hook served the last steps
     probe.close()
     df = probe.history
     rows = df[df.quantity.isin(["grad_norm_preclip", "grad_norm_postclip", "clipped"])]
