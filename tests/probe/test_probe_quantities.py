@@ -411,20 +411,21 @@ def test_preclip_callback_narrows_to_one_hook_and_recovers():
     """The end-of-backward callback is queued by one post-accumulate-grad hook once the same
     parameter comes first PREFIRST_LEARN times; a recorded step with gradients but no
     callback (here: that layer frozen mid-training, its gradient kept as zeros) puts every
-    layer's hook back, so the next steps have their pre-clip norm again. The pre-clip norm
-    (read before the user's own ``clip_grad_norm_``, no record_clip) equals autograd's."""
+    layer's hook back for the rest of the run, so the next steps have their pre-clip norm
+    again. The pre-clip norm (read before the user's own ``clip_grad_norm_``, no
+    record_clip) equals autograd's."""
     from gradprobe.probe.recorder import PREFIRST_LEARN
 
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
     probe = gp.watch(model)
     rec = probe._recorder
     before: list[float] = []
-    steps = PREFIRST_LEARN + 5
     freeze = PREFIRST_LEARN + 2
+    steps = freeze + PREFIRST_LEARN + 3
     for t in range(steps):
         if t == freeze:
-            model[2].requires_grad_(False)  # its .grad stays (zeros): all gradients present
+            model[4].requires_grad_(False)  # its .grad stays (zeros): all gradients present
         x = torch.randn(5, 6)
         F.cross_entropy(model(x), torch.tensor([0, 1, 2, 0, 1])).backward()
         flat = torch.cat([p.grad.flatten() for p in model.parameters()])
@@ -435,7 +436,8 @@ def test_preclip_callback_narrows_to_one_hook_and_recovers():
         if t == freeze - 1:
             assert rec._pa_single and len(rec._pa_handles) == 1  # the head's weight only
         if t == freeze:  # no callback in this step: every layer's hook back (the frozen
-            assert not rec._pa_single and len(rec._pa_handles) == 1  # head has none)
+            assert not rec._pa_single and len(rec._pa_handles) == 2  # head has none)
+    assert not rec._pa_single  # not narrowed again: at most one step without the callback
     df = probe.history
     for t in range(steps):
         pre = df[(df.step == t) & (df.quantity == "grad_norm_preclip")].value

@@ -254,11 +254,14 @@ class Recorder:
         # every layer (whichever is accumulated first in a backward pass). Each costs a Python
         # call per backward (≈ 2 µs), so once the same parameter has come first in
         # PREFIRST_LEARN backward passes in a row, only its hook stays; a recorded step with
-        # gradients but no callback (that parameter got no gradient) puts them all back.
+        # gradients but no callback (that parameter got no gradient: a head used only in some
+        # steps, a layer frozen) puts them all back for good — that step has no pre-clip row,
+        # and it happens at most once.
         self._pa_params: list[nn.Parameter] = []
         self._pa_handles: list[Any] = []
         self._pa_first: list[int] = []  # id() of the parameter that came first, per backward
         self._pa_single = False
+        self._pa_learn = True  # still allowed to narrow to one hook
         self._called = False  # the callback ran since the last recorded step
         if preclip and self._fast:
             firsts: dict[str, nn.Parameter] = {}
@@ -338,13 +341,12 @@ class Recorder:
         if self.finder is not None and self.finder.replaying:
             return
         self._queued = True
-        if not self._pa_single:
+        if self._pa_learn and not self._pa_single:
             self._pa_first.append(id(p))
         queue_after_reducers(self._end_of_backward)  # after DDP's all-reduce has landed
 
     def _hook_all_firsts(self) -> None:
-        """(Re)install the hooks on the first parameter of every layer and start learning
-        which one comes first."""
+        """(Re)install the hooks on the first parameter of every layer."""
         for h in self._pa_handles:
             h.remove()
         self._pa_handles = [  # (a layer frozen since has no gradient to wait for)
@@ -357,11 +359,14 @@ class Recorder:
 
     def _learn_first(self, called: bool, any_grad: bool) -> None:
         """After a recorded step: keep one hook once the same parameter came first in the last
-        PREFIRST_LEARN backward passes; all of them again when a step had gradients but no
-        callback (``called`` False) while only one was left."""
+        PREFIRST_LEARN backward passes; all of them again, and for the rest of the run, when a
+        step had gradients but no callback (``called`` False) while only one was left."""
         if self._pa_single:
             if not called and any_grad:
                 self._hook_all_firsts()
+                self._pa_learn = False
+            return
+        if not self._pa_learn:
             return
         last = self._pa_first[-PREFIRST_LEARN:]
         if len(self._pa_handles) > 1 and len(last) == PREFIRST_LEARN and len(set(last)) == 1:
