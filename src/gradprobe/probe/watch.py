@@ -406,7 +406,12 @@ def watch(
         Recorded steps kept on the device before one transfer to the host.
     detail_every:
         Parameter norms, update ratios and activation statistics at every
-        ``detail_every``-th recorded step (1 = all); gradient quantities at every one.
+        ``detail_every``-th recorded step (1 = all); gradient quantities at every one. A
+        detail step is the probe's expensive one — a copy of the parameters at the step
+        before it, hooks on every activation module, ‖θ‖ and ‖Δθ‖ (≈ 1–2 ms on the CPU for
+        a 10-layer MLP of width 256 with 5–7 ms steps, ``benchmarks/probe_breakdown.py``):
+        on a small, fast model raise it (or turn ``update_ratio``/``activations`` off) to
+        cut the overhead.
     update_ratio:
         Keep a copy of the parameters before detail steps to measure ‖Δw‖/‖w‖.
     activations:
@@ -426,7 +431,8 @@ def watch(
     preclip:
         Read the gradient norms at the end of every recorded backward, before anything
         (``clip_grad_norm_``, a framework's clipping) can change them, through
-        ``register_post_accumulate_grad_hook`` on one parameter per layer: rows
+        ``register_post_accumulate_grad_hook`` on one parameter per layer (on the one that
+        is accumulated first, once that is clear after a few steps): rows
         ``grad_norm_preclip``/``grad_norm_postclip``/``clipped`` under ``"(model)"`` every
         step, and ``diagnose`` judges growth on the pre-clip norm. When nothing changed the
         gradients by ``probe.step()`` the measurement is reused (no second pass). Under AMP
