@@ -61,39 +61,65 @@ def run_local(
         queue: deque[Task] = deque(tasks)
         attempts: dict[str, int] = {}
         ctx = multiprocessing.get_context("spawn")
-        while queue:
+        while queue:  # a fresh pool each time a worker's death broke the last one
             with ProcessPoolExecutor(
                 max_workers=jobs, mp_context=ctx, initializer=die_with_parent,
                 initargs=(os.getpid(),),
             ) as pool:  # fmt: skip
-                running: dict[Future[Outcome], Task] = {}
-                broken = False
-                while (queue and not broken) or running:
-                    while queue and not broken and len(running) < jobs:
-                        task = queue.popleft()
-                        try:
-                            fut = pool.submit(execute, {**task, "threads": threads})
-                        except BrokenProcessPool:
-                            queue.appendleft(task)
-                            broken = True
-                            break
-                        running[fut] = task
-                        on_start(task)
-                    finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        task = running.pop(fut)
-                        outcome: Outcome | None
-                        try:
-                            outcome = fut.result()
-                        except BrokenProcessPool as e:
-                            broken = True
-                            outcome = _crashed(task, attempts, retries, queue, e)
-                        except Exception as e:  # pickling and the like: the task cannot run
-                            outcome = _crashed(task, attempts, 0, queue, e)
-                        if outcome is not None:
-                            on_finish(task, outcome)
-                        else:
-                            on_finish(task, {"hash": task["hash"], "status": "retry"})
+                _drain(pool, queue, attempts, jobs, threads, retries, on_start, on_finish)
+
+
+def _drain(
+    pool: ProcessPoolExecutor,
+    queue: deque[Task],
+    attempts: dict[str, int],
+    jobs: int,
+    threads: int,
+    retries: int,
+    on_start: Callable[[Task], None],
+    on_finish: Callable[[Task, Outcome], None],
+) -> None:
+    """Run the queue on ``pool``, ``jobs`` runs at a time, until it is empty or the pool
+    breaks; either way every run in flight is finished (or requeued) before returning."""
+    running: dict[Future[Outcome], Task] = {}
+    broken = False
+    while (queue and not broken) or running:
+        if not broken:
+            broken = not _fill(pool, queue, running, jobs, threads, on_start)
+        finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            task = running.pop(fut)
+            outcome: Outcome | None
+            try:
+                outcome = fut.result()
+            except BrokenProcessPool as e:
+                broken = True
+                outcome = _crashed(task, attempts, retries, queue, e)
+            except Exception as e:  # pickling and the like: the task cannot run
+                outcome = _crashed(task, attempts, 0, queue, e)
+            on_finish(task, outcome or {"hash": task["hash"], "status": "retry"})
+
+
+def _fill(
+    pool: ProcessPoolExecutor,
+    queue: deque[Task],
+    running: dict[Future[Outcome], Task],
+    jobs: int,
+    threads: int,
+    on_start: Callable[[Task], None],
+) -> bool:
+    """Submit queued runs until ``jobs`` are running; False when the pool turned out broken
+    (the run goes back to the front of the queue)."""
+    while queue and len(running) < jobs:
+        task = queue.popleft()
+        try:
+            fut = pool.submit(execute, {**task, "threads": threads})
+        except BrokenProcessPool:
+            queue.appendleft(task)
+            return False
+        running[fut] = task
+        on_start(task)
+    return True
 
 
 def _crashed(
