@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,79 +59,71 @@ def run_local(
     # they inherit keeps their native libraries on ``threads`` threads from their first import;
     # each dies with this process (Linux) and takes torch's thread count from its task.
     with native_threads_env(threads):
-        queue: deque[Task] = deque(tasks)
-        attempts: dict[str, int] = {}
+        sweep = _Sweep(deque(tasks), jobs, threads, retries, on_start, on_finish)
         ctx = multiprocessing.get_context("spawn")
-        while queue:  # a fresh pool each time a worker's death broke the last one
+        while sweep.queue:  # a fresh pool each time a worker's death broke the last one
             with ProcessPoolExecutor(
                 max_workers=jobs, mp_context=ctx, initializer=die_with_parent,
                 initargs=(os.getpid(),),
             ) as pool:  # fmt: skip
-                _drain(pool, queue, attempts, jobs, threads, retries, on_start, on_finish)
+                sweep.drain(pool)
 
 
-def _drain(
-    pool: ProcessPoolExecutor,
-    queue: deque[Task],
-    attempts: dict[str, int],
-    jobs: int,
-    threads: int,
-    retries: int,
-    on_start: Callable[[Task], None],
-    on_finish: Callable[[Task, Outcome], None],
-) -> None:
-    """Run the queue on ``pool``, ``jobs`` runs at a time, until it is empty or the pool
-    breaks; either way every run in flight is finished (or requeued) before returning."""
-    running: dict[Future[Outcome], Task] = {}
-    broken = False
-    while (queue and not broken) or running:
-        if not broken:
-            broken = not _fill(pool, queue, running, jobs, threads, on_start)
-        finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-        for fut in finished:
-            task = running.pop(fut)
-            outcome: Outcome | None
+@dataclass
+class _Sweep:
+    """The runs still to do on a pool (``queue``) and how often each was tried."""
+
+    queue: deque[Task]
+    jobs: int
+    threads: int
+    retries: int
+    on_start: Callable[[Task], None]
+    on_finish: Callable[[Task, Outcome], None]
+    attempts: dict[str, int] = field(default_factory=dict)
+
+    def drain(self, pool: ProcessPoolExecutor) -> None:
+        """Run the queue on ``pool``, ``jobs`` runs at a time, until it is empty or the pool
+        breaks; either way every run in flight is finished (or requeued) before returning."""
+        running: dict[Future[Outcome], Task] = {}
+        broken = False
+        while (self.queue and not broken) or running:
+            if not broken:
+                broken = not self._fill(pool, running)
+            finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                task = running.pop(fut)
+                outcome: Outcome | None
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool as e:
+                    broken = True
+                    outcome = self._crashed(task, self.retries, e)
+                except Exception as e:  # pickling and the like: the task cannot run
+                    outcome = self._crashed(task, 0, e)
+                self.on_finish(task, outcome or {"hash": task["hash"], "status": "retry"})
+
+    def _fill(self, pool: ProcessPoolExecutor, running: dict[Future[Outcome], Task]) -> bool:
+        """Submit queued runs until ``jobs`` are running; False when the pool turned out
+        broken (the run goes back to the front of the queue)."""
+        while self.queue and len(running) < self.jobs:
+            task = self.queue.popleft()
             try:
-                outcome = fut.result()
-            except BrokenProcessPool as e:
-                broken = True
-                outcome = _crashed(task, attempts, retries, queue, e)
-            except Exception as e:  # pickling and the like: the task cannot run
-                outcome = _crashed(task, attempts, 0, queue, e)
-            on_finish(task, outcome or {"hash": task["hash"], "status": "retry"})
+                fut = pool.submit(execute, {**task, "threads": self.threads})
+            except BrokenProcessPool:
+                self.queue.appendleft(task)
+                return False
+            running[fut] = task
+            self.on_start(task)
+        return True
 
-
-def _fill(
-    pool: ProcessPoolExecutor,
-    queue: deque[Task],
-    running: dict[Future[Outcome], Task],
-    jobs: int,
-    threads: int,
-    on_start: Callable[[Task], None],
-) -> bool:
-    """Submit queued runs until ``jobs`` are running; False when the pool turned out broken
-    (the run goes back to the front of the queue)."""
-    while queue and len(running) < jobs:
-        task = queue.popleft()
-        try:
-            fut = pool.submit(execute, {**task, "threads": threads})
-        except BrokenProcessPool:
-            queue.appendleft(task)
-            return False
-        running[fut] = task
-        on_start(task)
-    return True
-
-
-def _crashed(
-    task: Task, attempts: dict[str, int], retries: int, queue: deque[Task], e: BaseException
-) -> Outcome | None:
-    """A worker died under ``task``: requeue it (None) or, out of retries, record the failure."""
-    n = attempts.get(task["hash"], 0) + 1
-    attempts[task["hash"]] = n
-    if n <= retries:
-        queue.append(task)
-        return None
-    message = f"worker process died ({type(e).__name__}: {e}) after {n} attempt(s)"
-    record_error(Path(task["run_dir"]), task["hash"], message, "", 0.0)
-    return {"hash": task["hash"], "status": "failed", "seconds": 0.0, "error": message}
+    def _crashed(self, task: Task, retries: int, e: BaseException) -> Outcome | None:
+        """A worker died under ``task``: requeue it (None) or, out of ``retries``, record the
+        failure."""
+        n = self.attempts.get(task["hash"], 0) + 1
+        self.attempts[task["hash"]] = n
+        if n <= retries:
+            self.queue.append(task)
+            return None
+        message = f"worker process died ({type(e).__name__}: {e}) after {n} attempt(s)"
+        record_error(Path(task["run_dir"]), task["hash"], message, "", 0.0)
+        return {"hash": task["hash"], "status": "failed", "seconds": 0.0, "error": message}
