@@ -137,10 +137,8 @@ class Recorder:
         self._out_n: list[np.ndarray] = []  # [F, S] host counts
         self._pending: list[list[tuple[int, torch.Tensor]]] = []
         self._pending_n: list[np.ndarray] = []
-        # [S, width] float64 sums of the measurements that came back as host values (numpy),
-        # and whether any did in this forward pass
+        # [S, width] float64 sums of the measurements that came back as host values (numpy)
         self._pending_host: list[np.ndarray] = []
-        self._host_dirty: list[np.ndarray] = []
         self._calls: dict[str, int] = {}
         self._hook_fns: list[tuple[nn.Module, Callable[..., None]]] = []
         self._pre_fns: list[tuple[nn.Module, Callable[..., Any]]] = []
@@ -155,7 +153,6 @@ class Recorder:
             self._pending.append([])
             self._pending_n.append(np.zeros(S, dtype=np.int64))
             self._pending_host.append(np.zeros((S, q.width)))
-            self._host_dirty.append(np.zeros(1, dtype=bool))
             for j, name in enumerate(names):
                 self._hook_fns.append((modules[name], self._out_hook(qi, q, j, name)))
                 if q.taps_input:
@@ -259,9 +256,10 @@ class Recorder:
         # good — that step has no pre-clip row, and it happens at most once.
         self._pa_params: list[nn.Parameter] = []
         self._pa_handles: list[Any] = []
-        self._pa_first: list[int] = []  # id() of the parameter that came first, per backward
+        self._pa_last: int | None = None  # id() of the parameter that came first last time
+        self._pa_streak = 0  # backward passes in a row in which it came first
         self._pa_single = False
-        self._pa_learn = True  # still allowed to narrow to one hook
+        self._pa_learn = False  # still watching which parameter comes first
         self._called = False  # the callback ran since the last recorded step
         if preclip and self._fast:
             firsts: dict[str, nn.Parameter] = {}
@@ -272,6 +270,7 @@ class Recorder:
                         break
             self._pa_params = list(firsts.values())
             self._hook_all_firsts()
+            self._pa_learn = len(self._pa_handles) > 1
 
         self.step = 0
         self.r = 0
@@ -284,7 +283,7 @@ class Recorder:
     def _out_hook(self, qi: int, q: OutputQuantity, j: int, name: str) -> Callable[..., None]:
         pending = self._pending[qi]
         counts = self._pending_n[qi]
-        host, dirty = self._pending_host[qi], self._host_dirty[qi]
+        host = self._pending_host[qi]
         calls = self._calls
         base = j * MAX_CALLS
 
@@ -300,7 +299,6 @@ class Recorder:
             v, n = q.measure(t)
             if isinstance(v, np.ndarray):  # host values: added up on the host, no tensor op
                 host[s] += v
-                dirty[0] = True
             else:
                 pending.append((s, v.reshape(-1)))
             counts[s] += n
@@ -341,8 +339,11 @@ class Recorder:
         if self.finder is not None and self.finder.replaying:
             return
         self._queued = True
-        if self._pa_learn and not self._pa_single:
-            self._pa_first.append(id(p))
+        if self._pa_learn:
+            if id(p) == self._pa_last:
+                self._pa_streak += 1
+            else:
+                self._pa_last, self._pa_streak = id(p), 1
         queue_after_reducers(self._end_of_backward)  # after DDP's all-reduce has landed
 
     def _hook_all_firsts(self) -> None:
@@ -354,30 +355,21 @@ class Recorder:
             for p in self._pa_params
             if p.requires_grad
         ]
-        self._pa_first = []
         self._pa_single = False
 
-    def _learn_first(self, called: bool, any_grad: bool) -> None:
-        """After a recorded step: keep one hook once the same parameter came first in the last
-        PREFIRST_LEARN backward passes; all of them again, and for the rest of the run, when a
-        step had gradients but no callback (``called`` False) while only one was left."""
-        if self._pa_single:
-            if not called and any_grad:
-                self._hook_all_firsts()
-                self._pa_learn = False
+    def _narrow(self) -> None:
+        """Keep only the hook of the parameter that came first in the last PREFIRST_LEARN
+        backward passes."""
+        keep = next(
+            (p for p in self._pa_params if id(p) == self._pa_last and p.requires_grad), None
+        )
+        if keep is None:  # frozen since: watch again
+            self._pa_streak = 0
             return
-        if not self._pa_learn:
-            return
-        last = self._pa_first[-PREFIRST_LEARN:]
-        keep = None
-        if len(self._pa_handles) > 1 and len(last) == PREFIRST_LEARN and len(set(last)) == 1:
-            keep = next((p for p in self._pa_params if id(p) == last[0] and p.requires_grad), None)
-        if keep is not None:
-            for h in self._pa_handles:
-                h.remove()
-            self._pa_handles = [keep.register_post_accumulate_grad_hook(self._accumulated)]
-            self._pa_single = True
-        del self._pa_first[:-PREFIRST_LEARN]
+        for h in self._pa_handles:
+            h.remove()
+        self._pa_handles = [keep.register_post_accumulate_grad_hook(self._accumulated)]
+        self._pa_single, self._pa_learn, self._called = True, False, False
 
     def _end_of_backward(self) -> None:
         """All gradients of this backward are accumulated, and nothing has clipped them yet:
@@ -462,10 +454,12 @@ class Recorder:
         ok: bool | None = None  # the row is all finite (None: not known yet)
         pre, pre_finite = self._pre_versions, self._pre_finite
         self._pre_versions = self._pre_finite = None
-        if self._pa_params:
+        if self._pa_single:  # a step with gradients but no callback: all hooks, for good
             called, self._called = self._called, False
-            if not (called and self._pa_single):
-                self._learn_first(called, any(g is not None for g in grads))
+            if not called and any(g is not None for g in grads):
+                self._hook_all_firsts()
+        elif self._pa_learn and self._pa_streak >= PREFIRST_LEARN:
+            self._narrow()
         if pre is not None and len(pre) == len(grads):
             try:
                 same = [g._version for g in grads] == pre  # type: ignore[union-attr]
@@ -555,23 +549,19 @@ class Recorder:
 
     def _output_row(self, qi: int, r: int) -> None:
         """Sum this step's hook statistics per call site into the buffer row [S, width]."""
-        pending, host, dirty = self._pending[qi], self._pending_host[qi], self._host_dirty[qi]
-        if not pending and not dirty[0]:  # nothing measured: counts stay 0 (reset at flushes)
+        pending, host, counts = self._pending[qi], self._pending_host[qi], self._pending_n[qi]
+        if not counts.any():  # nothing measured: the row's counts stay 0 (reset at flushes)
             return
         row = self._out_buf[qi][r]
-        if dirty[0]:
-            row.copy_(torch.from_numpy(host))
-            host.fill(0.0)
-            dirty[0] = False
-        else:
-            row.zero_()
+        row.copy_(torch.from_numpy(host))  # the host sums (zero where none came back so)
+        host.fill(0.0)
         if pending:
             index = self._index(tuple(s for s, _ in pending))
             vals = torch.stack([v for _, v in pending]).to(self._acc_dtype)
             row.index_add_(0, index, vals)
             pending.clear()
-        self._out_n[qi][r] = self._pending_n[qi]
-        self._pending_n[qi][:] = 0
+        self._out_n[qi][r] = counts
+        counts[:] = 0
 
     def _norms(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         """‖t‖₂ of each tensor as 0-d tensors of ``self.dtype`` on ``self.device``, with one
@@ -651,7 +641,6 @@ class Recorder:
             self._pending[qi].clear()
             self._pending_n[qi][:] = 0
             self._pending_host[qi].fill(0.0)
-            self._host_dirty[qi][0] = False
 
     # ------------------------------------------------------------------ reading
     def ordered_layers(self) -> list[LayerInfo]:
