@@ -13,12 +13,16 @@ Variants, each on its own copy of the model, in the same process: ``baseline`` (
 ``probe``, ``control`` (another copy with nothing attached: how far two identical variants
 differ in this run, the noise floor against which a ratio near 1 must be read), and the peers
 where installed: ``anomaly`` (``torch.autograd.detect_anomaly`` around forward and backward),
-``pl_grad_norm`` (Lightning's ``grad_norm(model, 2)`` every step) and ``norm_loop`` (a plain
-loop ``[p.grad.norm().item() for p in params]``). With
+``pl_grad_norm`` (Lightning's ``grad_norm(model, 2)`` every step), ``norm_loop`` (a plain
+loop ``[p.grad.norm().item() for p in params]``) and ``grad_read`` (the probe's compiled
+per-tensor norm pass over the gradients alone, nothing else: the floor under any exact
+per-step gradient measurement, since it reads every gradient element once). With
 ``--integrations``: a Lightning ``Trainer.fit`` with/without ``GradprobeCallback`` (and with
-Lightning's ``grad_norm`` logged in ``on_before_optimizer_step``, the documented way) and a
-Hugging Face ``Trainer.train`` with/without ``GradprobeTrainerCallback``, timed from a step
-after the warm-up to the end of training by a timing callback.
+Lightning's ``grad_norm`` logged in ``on_before_optimizer_step``, the documented way, and
+with an empty callback: Lightning's own charge for one more callback) and a
+Hugging Face ``Trainer.train`` with/without ``GradprobeTrainerCallback``, timed from the step
+after 3 warm-up steps to the end of training by a timing callback (``--fit-steps``, 60 by
+default).
 
 Method: the variants run interleaved in rounds (the order reversed every other round), each
 round timing a block of steps with ``time.perf_counter`` (wall) and ``time.process_time``
@@ -59,6 +63,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -230,7 +235,28 @@ def _variants(
         runs["norm_loop"] = _runner(
             m2, batches, lambda ps=ps: [p.grad.norm().item() for p in ps if p.grad is not None]
         )
+        m3 = copy.deepcopy(base_model)
+        runs["grad_read"] = _runner(m3, batches, _grad_read(list(m3.parameters())))
     return runs, probe
+
+
+def _grad_read(params: list[nn.Parameter]) -> Callable[[], np.ndarray]:
+    """The floor of any exact per-step gradient measurement: read every gradient element
+    once — the probe's own compiled norm pass over the gradients (numba), or one
+    ``torch._foreach_norm`` without it — and nothing else (no hooks, no rows, no NaN
+    check, no detail steps). Returns ‖∂C/∂θ_i‖ per parameter with a gradient [P'] (host)."""
+    from gradprobe.probe.fastnorm import CpuNorms, from_first_step
+
+    norms = CpuNorms.create(params) if from_first_step() else None
+    out = np.zeros(len(params))
+
+    def read() -> np.ndarray:
+        grads = [p.grad for p in params if p.grad is not None]
+        if norms is not None and norms.norms(grads, out) is not None:
+            return out
+        return torch.stack(torch._foreach_norm(grads)).numpy()  # type: ignore[arg-type]
+
+    return read
 
 
 def interleave(runs: dict[str, Callable[[], Timing]], rounds: int) -> dict[str, dict[str, float]]:
@@ -295,6 +321,10 @@ def _lightning_rounds(rounds: int, steps: int, warm: int) -> dict[str, dict[str,
             assert self.t0 is not None
             self.took = _since(self.t0)
 
+    class Nothing(pl.Callback):
+        """One more callback that does nothing: what Lightning itself charges for it (each
+        hook of each callback is called, overridden or not, inside a profiler context)."""
+
     class Module(pl.LightningModule):
         def __init__(self, log_norms: bool = False) -> None:
             super().__init__()
@@ -324,6 +354,8 @@ def _lightning_rounds(rounds: int, steps: int, warm: int) -> dict[str, dict[str,
         cbs: list[pl.Callback] = [timer]
         if variant == "probe":
             cbs.append(GradprobeCallback())
+        elif variant == "empty_callback":
+            cbs.append(Nothing())
         trainer = pl.Trainer(
             max_steps=warm + steps,
             accelerator="cpu",
@@ -336,7 +368,7 @@ def _lightning_rounds(rounds: int, steps: int, warm: int) -> dict[str, dict[str,
         trainer.fit(Module(log_norms=variant == "pl_grad_norm"), loader)
         return timer.took
 
-    variants = ["baseline", "probe", "pl_grad_norm"]
+    variants = ["baseline", "probe", "empty_callback", "pl_grad_norm"]
     fit("baseline")
     return interleave({v: (lambda v=v: fit(v)) for v in variants}, rounds)
 
@@ -496,6 +528,12 @@ def main() -> None:
         "and report the median of their ratios: where each copy of a model lands in memory "
         "moves one process's ratios by several percent (see the control variant)",
     )  # fmt: skip
+    ap.add_argument(
+        "--fit-steps", type=int, default=60,
+        help="timed steps of each Lightning fit / HF train (after 3 warm-up steps); 60 covers "
+        "one of the callback's flushes (every log_every_n_steps = 50) and amortises the "
+        "probe's first steps (its hooks settle after 8) as a real run does",
+    )  # fmt: skip
     ap.add_argument("--memory-steps", type=int, default=30000)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument(
@@ -507,6 +545,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.rounds < 7:
         ap.error("--rounds must be at least 7")
+    if args.fit_steps < 1:
+        ap.error("--fit-steps must be at least 1")
     torch.set_num_threads(args.threads)
     from gradprobe.probe import fastnorm
 
@@ -537,14 +577,14 @@ def main() -> None:
         print(f"  {name}: {r['bytes_per_step']:.0f} history bytes/step", file=sys.stderr)
     integ = [i for i in args.integrations.split(",") if i]
     if "lightning" in integ and have("lightning"):
-        res = _lightning_rounds(args.rounds, steps=20, warm=3)
+        res = _lightning_rounds(args.rounds, steps=args.fit_steps, warm=3)
         out["lightning"] = res
-        ms = 1e3 * res["baseline"]["wall_s"] / 20
+        ms = 1e3 * res["baseline"]["wall_s"] / args.fit_steps
         table += [("lightning", v, ms, res[v]) for v in res if v != "baseline"]
     if "hf" in integ and have("transformers") and have("accelerate"):
-        res = _hf_rounds(args.rounds, steps=20, warm=3)
+        res = _hf_rounds(args.rounds, steps=args.fit_steps, warm=3)
         out["hf"] = res
-        ms = 1e3 * res["baseline"]["wall_s"] / 20
+        ms = 1e3 * res["baseline"]["wall_s"] / args.fit_steps
         table += [("hf_trainer", v, ms, res[v]) for v in res if v != "baseline"]
     print(f"threads={args.threads} rounds={args.rounds} load={out['load_avg_start']:.1f}")
     if per_process is not None:

@@ -61,3 +61,30 @@ def test_probe_breakdown_prints_both_tables():
     assert "mean extra" in out
     bad = subprocess.run([*cmd[:2], "--steps", "5"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--steps must be at least 100" in bad.stderr
+
+
+def test_grad_read_floor_reads_every_gradient(monkeypatch):
+    """The `grad_read` peer computes the true gradient norms (against float64) on both the
+    compiled path and the torch path, and skips parameters without a gradient."""
+    import torch
+
+    from gradprobe.probe import fastnorm
+
+    bench = _load("bench_probe")
+    torch.manual_seed(0)
+    model = bench.mlp(3, 16)
+    x, y = torch.randn(8, 16), torch.randint(0, 10, (8,))
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    params = list(model.parameters())
+    want = [p.grad.double().norm().item() for p in params]
+    for compiled in (True, False):
+        monkeypatch.setattr(fastnorm, "COMPILED_AFTER_STEPS", 0 if compiled else 5000)
+        got = bench._grad_read(params)()
+        assert len(got) == len(params)
+        for g, w in zip(got, want, strict=True):
+            assert abs(g - w) <= 1e-6 * w
+    params[0].grad = None
+    for compiled in (True, False):
+        monkeypatch.setattr(fastnorm, "COMPILED_AFTER_STEPS", 0 if compiled else 5000)
+        got = bench._grad_read(params)()
+        assert len(got) == len(params) - 1 and abs(got[0] - want[1]) <= 1e-6 * want[1]
