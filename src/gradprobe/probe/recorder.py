@@ -346,15 +346,20 @@ class Recorder:
                 self._pa_last, self._pa_streak = id(p), 1
         queue_after_reducers(self._end_of_backward)  # after DDP's all-reduce has landed
 
-    def _hook_all_firsts(self) -> None:
-        """(Re)install the hooks on the first parameter of every layer."""
+    def _hook_only(self, params: list[nn.Parameter]) -> None:
+        """Post-accumulate-grad hooks on ``params`` and on no other parameter (a parameter
+        frozen since has no gradient to wait for)."""
         for h in self._pa_handles:
             h.remove()
-        self._pa_handles = [  # (a layer frozen since has no gradient to wait for)
+        self._pa_handles = [
             p.register_post_accumulate_grad_hook(self._accumulated)
-            for p in self._pa_params
+            for p in params
             if p.requires_grad
         ]
+
+    def _hook_all_firsts(self) -> None:
+        """(Re)install the hooks on the first parameter of every layer."""
+        self._hook_only(self._pa_params)
         self._pa_single = False
 
     def _narrow(self) -> None:
@@ -366,9 +371,7 @@ class Recorder:
         if keep is None:  # frozen since: watch again
             self._pa_streak = 0
             return
-        for h in self._pa_handles:
-            h.remove()
-        self._pa_handles = [keep.register_post_accumulate_grad_hook(self._accumulated)]
+        self._hook_only([keep])
         self._pa_single, self._pa_learn, self._called = True, False, False
 
     def _end_of_backward(self) -> None:
@@ -553,8 +556,11 @@ class Recorder:
         if not counts.any():  # nothing measured: the row's counts stay 0 (reset at flushes)
             return
         row = self._out_buf[qi][r]
-        row.copy_(torch.from_numpy(host))  # the host sums (zero where none came back so)
-        host.fill(0.0)
+        if host.any():  # host sums came back (a compiled pass): one small copy
+            row.copy_(torch.from_numpy(host))
+            host.fill(0.0)
+        else:  # none: no host-to-device copy (on an accelerator, a sync)
+            row.zero_()
         if pending:
             index = self._index(tuple(s for s, _ in pending))
             vals = torch.stack([v for _, v in pending]).to(self._acc_dtype)
